@@ -121,6 +121,20 @@ def test_union_merges_overlapping_intervals_and_emotions_disputed_are_counted(tm
     assert "1 matched pair(s) written without the emotion" in err
 
 
+def test_intersection_keeps_two_overlapping_agreed_intervals_and_says_so(tmp_path, capsys):
+    # each coder marked two expressions that overlap: two agreed events, written as two, and said (check-data warns)
+    a, b, out = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "truth.csv"
+    a.write_text("vid,onset,offset,type\np01,10,30,me\np01,28,50,me\n")
+    b.write_text("vid,onset,offset,type\np01,12,32,me\np01,26,48,me\n")
+    assert main(["agree", str(a), str(b), "--fps", "30", "--write-truth", str(out)]) == 0
+    assert [r[2:4] for r in _rows(out)] == [("12", "30"), ("28", "48")]
+    err = capsys.readouterr().err
+    assert "1 written interval(s) overlap an earlier one of their type (p01 micro 12..30 and 28..48)" in err
+    assert main(["agree", str(a), str(b), "--fps", "30", "--write-truth", str(out), "--overwrite", "--truth",
+                 "union"]) == 0
+    assert "written interval(s) overlap" not in capsys.readouterr().err  # union's are merged, with its own note
+
+
 def test_spots_intervals_csv_keeps_its_apex(tmp_path, capsys):
     from mmnet.spotting.intervals import VIDEO_FROM_0, Interval, intervals_csv, with_seconds
 

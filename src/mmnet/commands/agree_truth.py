@@ -6,9 +6,11 @@ table-long` and `score-spots --dataset table-long` read.
 ``--truth intersection`` (default), ``union`` or ``majority``: one interval per group of intervals that the coders
 holding a video matched, every two of them a matched pair (``spotting.agreement_groups``): all of the coders
 (intersection, union) or more than half (majority); its frames those every coder of the group marked, any marked, or
-more than half of the video's coders marked. An interval in no such group is a disagreement to resolve, not truth
-(a note counts them, --pairs lists them; a video holding only such intervals is left out, not written as one
-without an expression); with three or more coders the note says how many coders agreed on the intervals written.
+more than half of the video's coders marked; union intervals of one type that overlap are merged, intersection or
+majority ones kept as two agreed events (both with a note). An interval in no such group is a disagreement to
+resolve, not truth (a note counts them, --pairs lists them; a video holding only such intervals is left out, not
+written as one without an expression); with three or more coders the note says how many coders agreed on the
+intervals written.
 ``--truth first``: the first coder's intervals as they are, every video it holds (a primary coder whose files are
 the truth, the other coders coding some recordings for the reliability figures); with that one coder alone, only
 the file is written.
@@ -122,7 +124,7 @@ def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict, types) ->
     dropped = [v for v in disputed if not out[v]]
     out = {v: sorted(items, key=_span) for v, items in out.items() if v not in dropped}
     merged = _merge(out) if how == "union" else 0
-    return out, _note(how, len(files), unmatched, dropped, given, merged, agreed)
+    return out, _note(how, len(files), unmatched, dropped, given, merged, agreed) + _overlaps_note(out)
 
 
 def _note(how: str, coders: int, unmatched: list, dropped: list, given: dict, merged: int, agreed: dict) -> str:
@@ -164,6 +166,25 @@ def _given_note(how: str, groups: str, given: dict) -> str:
         note += (f"; {said(' kept', 'written with')} more than half of the coders gave, another coder giving "
                  "another (--pairs FILE shows each coder's)")
     return note
+
+
+def _overlaps_note(out: dict) -> str:
+    """Written intervals of one type and video that overlap (two agreed groups, as where each coder marked two
+    expressions overlapping): kept as two events, not merged (union's are), and said, as check-data warns of them."""
+    said = []
+    for video, items in out.items():
+        last: dict = {}  # type -> the row reaching furthest so far (rows sorted by onset)
+        for row in items:
+            before = last.get(row[2])
+            if before is not None and row[0] <= before[1]:
+                said.append(f"{shown(video)} {row[2]} {before[0]}..{before[1]} and {row[0]}..{row[1]}")
+            if before is None or row[1] > before[1]:
+                last[row[2]] = row
+    if not said:
+        return ""
+    return (f"; {len(said)} written interval(s) overlap an earlier one of their type ({', '.join(said[:3])}"
+            f"{', ...' if len(said) > 3 else ''}): two events the coders agreed on, kept as two; `mmnet check-data` "
+            "warns of them: merge such two by hand where they are one expression")
 
 
 def _merge(out: dict) -> int:
