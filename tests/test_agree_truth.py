@@ -110,6 +110,15 @@ def test_a_decimal_comma_rate_is_written_with_a_point(tmp_path, capsys):
     assert [r["fps"] for r in csv.DictReader(out.open())] == ["29.97"]
 
 
+def test_a_megc_layouts_emotion_column_is_read(tmp_path, capsys):
+    a, b, out, pairs = (tmp_path / n for n in ("a.csv", "b.csv", "truth.csv", "pairs.csv"))
+    a.write_text("vid,onset,offset,type,apex,emotion\nv1,10,20,me,15,Happy\n")
+    b.write_text("vid,onset,offset,type,apex,emotion\nv1,11,20,me,15,happy\n")
+    assert main(["agree", str(a), str(b), "--fps", "30", "--write-truth", str(out), "--pairs", str(pairs)]) == 0
+    assert [r["emotion"] for r in csv.DictReader(out.open())] == ["happy"]
+    assert [(r["a_emotion"], r["b_emotion"]) for r in csv.DictReader(pairs.open())] == [("happy", "happy")]
+
+
 def test_union_merges_overlapping_intervals_and_emotions_disputed_are_counted(tmp_path, capsys):
     a, b, out = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "truth.csv"
     a.write_text("subject,video,onset,offset,type,emotion\nP1,v1,10,20,micro,happy\nP1,v1,21,30,micro,sad\n")
