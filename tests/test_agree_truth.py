@@ -97,8 +97,26 @@ def test_apex_and_the_tables_frame_rate_are_kept(tmp_path, capsys):
     assert main(["agree", str(a), str(b), "--write-truth", str(out), "--overwrite", "--pairs",
                  str(tmp_path / "pairs.csv")]) == 0
     assert [r[2:6] for r in _rows(out)] == [("11", "20", "micro", "15"), ("40", "50", "micro", "")]
-    assert "1 with two apexes" in capsys.readouterr().err
+    assert "1 matched pair(s) written without the apex a coder gave" in capsys.readouterr().err
     assert [r[-4:] for r in _rows(tmp_path / "pairs.csv")] == [("15", "15", "", ""), ("45", "46", "", "")]
+
+
+def test_a_decimal_comma_rate_is_written_with_a_point(tmp_path, capsys):
+    # a European Excel's ';' tables: the rate written as mmnet's CSVs write numbers, not '29,97' quoted
+    a, b, out = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "truth.csv"
+    a.write_text("subject;video;onset;offset;type;fps\nP1;v1;10;20;micro;29,97\n")
+    b.write_text("subject;video;onset;offset;type;fps\nP1;v1;11;20;micro;29,97\n")
+    assert main(["agree", str(a), str(b), "--write-truth", str(out)]) == 0
+    assert [r["fps"] for r in csv.DictReader(out.open())] == ["29.97"]
+
+
+def test_a_megc_layouts_emotion_column_is_read(tmp_path, capsys):
+    a, b, out, pairs = (tmp_path / n for n in ("a.csv", "b.csv", "truth.csv", "pairs.csv"))
+    a.write_text("vid,onset,offset,type,apex,emotion\nv1,10,20,me,15,Happy\n")
+    b.write_text("vid,onset,offset,type,apex,emotion\nv1,11,20,me,15,happy\n")
+    assert main(["agree", str(a), str(b), "--fps", "30", "--write-truth", str(out), "--pairs", str(pairs)]) == 0
+    assert [r["emotion"] for r in csv.DictReader(out.open())] == ["happy"]
+    assert [(r["a_emotion"], r["b_emotion"]) for r in csv.DictReader(pairs.open())] == [("happy", "happy")]
 
 
 def test_union_merges_overlapping_intervals_and_emotions_disputed_are_counted(tmp_path, capsys):
@@ -108,7 +126,22 @@ def test_union_merges_overlapping_intervals_and_emotions_disputed_are_counted(tm
     assert main(["agree", str(a), str(b), "--write-truth", str(out), "--truth", "union"]) == 0
     assert [r[2:5] + r[-1:] for r in _rows(out)] == [("10", "30", "micro", "")]  # one interval, not two overlapping
     err = capsys.readouterr().err
-    assert "1 overlapping union interval(s) of one type merged" in err and "1 matched pair(s) with two emotions" in err
+    assert "1 overlapping union interval(s) of one type merged" in err
+    assert "1 matched pair(s) written without the emotion" in err
+
+
+def test_intersection_keeps_two_overlapping_agreed_intervals_and_says_so(tmp_path, capsys):
+    # each coder marked two expressions that overlap: two agreed events, written as two, and said (check-data warns)
+    a, b, out = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "truth.csv"
+    a.write_text("vid,onset,offset,type\np01,10,30,me\np01,28,50,me\n")
+    b.write_text("vid,onset,offset,type\np01,12,32,me\np01,26,48,me\n")
+    assert main(["agree", str(a), str(b), "--fps", "30", "--write-truth", str(out)]) == 0
+    assert [r[2:4] for r in _rows(out)] == [("12", "30"), ("28", "48")]
+    err = capsys.readouterr().err
+    assert "1 written interval(s) overlap an earlier one of their type (p01 micro 12..30 and 28..48)" in err
+    assert main(["agree", str(a), str(b), "--fps", "30", "--write-truth", str(out), "--overwrite", "--truth",
+                 "union"]) == 0
+    assert "written interval(s) overlap" not in capsys.readouterr().err  # union's are merged, with its own note
 
 
 def test_spots_intervals_csv_keeps_its_apex(tmp_path, capsys):

@@ -74,9 +74,12 @@ def test_majority_keeps_the_emotion_more_than_half_give(tmp_path, capsys):
     out = tmp_path / "truth.csv"
     assert main(["agree", *map(str, paths), "--write-truth", str(out), "--truth", "majority"]) == 0
     assert [r["emotion"] for r in csv.DictReader(out.open())] == ["happy"]
-    assert "1 matched group(s) with two emotions" in capsys.readouterr().err
+    err = capsys.readouterr().err  # kept by the majority: said so, not counted as written without one
+    assert "1 matched group(s) written with the emotion more than half of the coders gave" in err
+    assert "without the emotion" not in err
     assert main(["agree", *map(str, paths), "--write-truth", str(out), "--overwrite"]) == 0  # intersection: all
     assert [r["emotion"] for r in csv.DictReader(out.open())] == [""]
+    assert "1 matched group(s) written without the emotion a coder gave" in capsys.readouterr().err
 
 
 def test_the_voted_span_is_the_frames_enough_intervals_hold():

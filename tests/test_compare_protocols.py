@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mmnet.cli import main
-from mmnet.report.compare import CompareError, compare_runs
+from mmnet.report.compare import CompareError, compare_runs, render_compare_markdown
 
 from .fake_runs import make_samples, write_run
 
@@ -62,3 +62,18 @@ def test_a_lodo_run_over_other_samples_is_still_refused(tmp_path):
     lodo = _composite_run(tmp_path / "lodo", _lodo, "lodo", _samples(("casme2", "samm")))
     with pytest.raises(CompareError, match=r"scored samples differ \(16 sample\(s\) only in .*cde seed 0"):
         compare_runs([loso, lodo], resamples=200)
+
+
+def test_a_composites_bootstrap_counts_its_distinct_resamples_within_each_dataset(tmp_path):
+    # CASME II's 1 subject is drawn as itself every time, SAMM's 2 in 3 ways: 3 distinct resamples, not C(5, 3)
+    samples = [*make_samples({"1": [0, 1, 2, 0]}, "casme2"), *make_samples({"1": [0, 1, 2], "2": [2, 1, 0]}, "samm")]
+    a = _composite_run(tmp_path / "a", _loso, "loso", samples)
+    b = _composite_run(tmp_path / "b", _lodo, "loso", samples)
+    r = compare_runs([a, b], resamples=200)
+    boot = r["comparisons"][0]["paired_bootstrap"]
+    assert boot["stratified_by"] == "dataset" and "with 3 subjects" in boot["few_subjects"]
+    assert "only 3 distinct resamples" in boot["few_subjects"]
+    assert r["method"]["ci"].endswith("of the seed mean, stratified by dataset (subjects resampled within each "
+                                      "dataset)")
+    assert "95 % intervals: percentile bootstrap over subjects of the seed mean, stratified by dataset" in \
+        render_compare_markdown(r)

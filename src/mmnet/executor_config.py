@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 
 from .choices import EXECUTORS, TRANSPORTS
@@ -90,7 +91,12 @@ def executor_of_old_call(executor: str | ExecutorConfig, options: dict, where: s
         raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)}; the executor's options are "
                           f"{', '.join(_OLD_OPTIONS)} (ExecutorConfig of mmnet.config has them all)")
     given = {key: value for key, value in options.items() if value is not None}
-    if executor == "local":  # 0.1.0 ignored the Ray options for a local run, with their defaults
-        given = {key: value for key, value in given.items()
-                 if (key, value) not in (("max_retries", 3), ("transport", "object-store"))}
+    if executor == "local":  # 0.1.0 ignored the Ray options for a local run: so do its calls, with a word
+        ignored = sorted(key for key, value in given.items()
+                         if (key, value) not in (("max_retries", 3), ("transport", "object-store")))
+        if ignored:
+            warnings.warn(f"{where}: {', '.join(ignored)} ignored with executor 'local' (they apply to Ray or SLURM, "
+                          "as mmnet 0.1.0 ignored them here); leave them out, or give executor=ExecutorConfig("
+                          "executor=\"ray\", ...) to use them", DeprecationWarning, stacklevel=3)
+        given = {}
     return ExecutorConfig(executor=executor, **given)

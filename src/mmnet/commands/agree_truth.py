@@ -6,9 +6,11 @@ table-long` and `score-spots --dataset table-long` read.
 ``--truth intersection`` (default), ``union`` or ``majority``: one interval per group of intervals that the coders
 holding a video matched, every two of them a matched pair (``spotting.agreement_groups``): all of the coders
 (intersection, union) or more than half (majority); its frames those every coder of the group marked, any marked, or
-more than half of the video's coders marked. An interval in no such group is a disagreement to resolve, not truth
-(a note counts them, --pairs lists them; a video holding only such intervals is left out, not written as one
-without an expression); with three or more coders the note says how many coders agreed on the intervals written.
+more than half of the video's coders marked; union intervals of one type that overlap are merged, intersection or
+majority ones kept as two agreed events (both with a note). An interval in no such group is a disagreement to
+resolve, not truth (a note counts them, --pairs lists them; a video holding only such intervals is left out, not
+written as one without an expression); with three or more coders the note says how many coders agreed on the
+intervals written.
 ``--truth first``: the first coder's intervals as they are, every video it holds (a primary coder whose files are
 the truth, the other coders coding some recordings for the reliability figures); with that one coder alone, only
 the file is written.
@@ -42,6 +44,16 @@ def _rate(fps) -> str:
     return str(fps.numerator) if fps.denominator == 1 else f"{float(fps):.10g}"
 
 
+def _own_rate(cell: str) -> str:
+    """A table-long row's fps cell as mmnet's CSVs write a rate: '29,97' (a European Excel's ';' table) as 29.97;
+    a cell that is no plain number ('30000/1001') as it is."""
+    from ..data.decimal_comma import number_text
+    from ..spotting.intervals import spreadsheet_safe
+
+    number = number_text(cell)
+    return _rate(number) if number is not None and number > 0 else spreadsheet_safe(cell)
+
+
 def _span(row: tuple) -> tuple:
     return row[:3]
 
@@ -65,6 +77,15 @@ def _agreed(items: list, votes: int):
     return (top if given.count(top) >= votes and top is not None else None), len(set(given)) > 1
 
 
+def _count(counts: dict, kept, items: list, two: bool, what: str) -> None:
+    """Count an emotion or apex a coder gave that the group's row goes without (``what``), or one kept by a
+    majority over another coder's different one (``what`` + " kept")."""
+    if kept is None and any(x is not None for x in items):
+        counts[what] = counts.get(what, 0) + 1
+    elif kept is not None and two:
+        counts[what + " kept"] = counts.get(what + " kept", 0) + 1
+
+
 def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict, types) -> tuple[dict, str]:
     """video -> [(onset, offset, type, apex, emotion, fps)] of the truth ``how`` says (of ``types``), and a note on
     what was left out."""
@@ -77,7 +98,7 @@ def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict, types) ->
     videos = list(dict.fromkeys(v for both in shared.values() for v in both))
     out = {v: [] for v in videos}
     holders = {v: sum(v in f for f in files) for v in videos}
-    unmatched, disputed, emotions, apexes, agreed = [0] * len(files), {}, 0, 0, {}
+    unmatched, disputed, given, agreed = [0] * len(files), {}, {}, {}
     for group in coder_groups(files, pairs, types):
         need, votes = _needs(how, holders[group.video])
         if group.coders < need:
@@ -88,13 +109,13 @@ def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict, types) ->
         items = [x for _, x in group.members]
         span = voted_span(items, votes)
         # an emotion or apex is kept where every coder of the group gives it (majority: more than half of the
-        # video's coders; the apex within the span written); two different are counted, not chosen between
-        given = votes if how == "majority" else len(items)
-        label, two_labels = _agreed([x.label for x in items], given)
-        apex, two_apexes = _agreed([x.apex for x in items], given)
-        emotions += two_labels
-        apexes += two_apexes
+        # video's coders; the apex within the span written); one left out, or kept over another, is counted
+        need_given = votes if how == "majority" else len(items)
+        label, two_labels = _agreed([x.label for x in items], need_given)
+        apex, two_apexes = _agreed([x.apex for x in items], need_given)
         apex = apex if apex is not None and span[0] <= apex <= span[1] else None
+        _count(given, label, [x.label for x in items], two_labels, "emotion")
+        _count(given, apex, [x.apex for x in items], two_apexes, "apex")
         own = next((_fps(x) for x in items if _fps(x)), None)
         out[group.video].append((*span, group.type, apex, label, own))
         key = (group.coders, holders[group.video])
@@ -103,11 +124,10 @@ def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict, types) ->
     dropped = [v for v in disputed if not out[v]]
     out = {v: sorted(items, key=_span) for v, items in out.items() if v not in dropped}
     merged = _merge(out) if how == "union" else 0
-    return out, _note(how, len(files), unmatched, dropped, emotions, apexes, merged, agreed)
+    return out, _note(how, len(files), unmatched, dropped, given, merged, agreed) + _overlaps_note(out)
 
 
-def _note(how: str, coders: int, unmatched: list, dropped: list, emotions: int, apexes: int, merged: int,
-          agreed: dict) -> str:
+def _note(how: str, coders: int, unmatched: list, dropped: list, given: dict, merged: int, agreed: dict) -> str:
     """What the written truth left out, and (of three or more coders) how many coders agreed on its intervals."""
     from .agree_print import _letter as letter
 
@@ -124,12 +144,47 @@ def _note(how: str, coders: int, unmatched: list, dropped: list, emotions: int, 
     if dropped:
         note += (f", and {len(dropped)} video(s) holding only those ({', '.join(map(str, map(shown, dropped[:5])))}"
                  f"{', ...' if len(dropped) > 5 else ''}), not to be scored as recordings without an expression")
-    if emotions or apexes:
-        note += (f"; {emotions} matched {'pair' if coders == 2 else 'group'}(s) with two emotions and {apexes} with "
-                 "two apexes written without one (--pairs FILE shows both coders')")
+    note += _given_note(how, f"matched {'pair' if coders == 2 else 'group'}(s)", given)
     if merged:
         note += f"; {merged} overlapping union interval(s) of one type merged into the one before"
     return note
+
+
+def _given_note(how: str, groups: str, given: dict) -> str:
+    """The emotions and apexes a coder gave that rows went without, and (majority) those kept over another's."""
+    def said(key: str, verb: str) -> str:
+        words = [w for w in ("emotion", "apex") if given.get(w + key)]
+        return " and ".join(f"{given[w + key]}{f' {groups}' if not k else ''} {verb} the {w}"
+                            for k, w in enumerate(words))
+
+    note = ""
+    if given.get("emotion") or given.get("apex"):
+        enough = "more than half of the coders" if how == "majority" else "all of its coders"
+        note += (f"; {said('', 'written without')} a coder gave ({enough} not giving the same one, or the apex "
+                 "outside the interval written; --pairs FILE shows each coder's)")
+    if given.get("emotion kept") or given.get("apex kept"):
+        note += (f"; {said(' kept', 'written with')} more than half of the coders gave, another coder giving "
+                 "another (--pairs FILE shows each coder's)")
+    return note
+
+
+def _overlaps_note(out: dict) -> str:
+    """Written intervals of one type and video that overlap (two agreed groups, as where each coder marked two
+    expressions overlapping): kept as two events, not merged (union's are), and said, as check-data warns of them."""
+    said = []
+    for video, items in out.items():
+        last: dict = {}  # type -> the row reaching furthest so far (rows sorted by onset)
+        for row in items:
+            before = last.get(row[2])
+            if before is not None and row[0] <= before[1]:
+                said.append(f"{shown(video)} {row[2]} {before[0]}..{before[1]} and {row[0]}..{row[1]}")
+            if before is None or row[1] > before[1]:
+                last[row[2]] = row
+    if not said:
+        return ""
+    return (f"; {len(said)} written interval(s) overlap an earlier one of their type ({', '.join(said[:3])}"
+            f"{', ...' if len(said) > 3 else ''}): two events the coders agreed on, kept as two; `mmnet check-data` "
+            "warns of them: merge such two by hand where they are one expression")
 
 
 def _merge(out: dict) -> int:
@@ -169,7 +224,7 @@ def write_truth(path: Path, how: str, files: list[dict], pairs: dict, shared: di
     for video, items in rows.items():
         subject, name = map(spreadsheet_safe, _subject_video(video))
         writer.writerows([(subject, name, onset, offset, type_, "" if apex is None else apex,
-                           spreadsheet_safe(own) if own else rate, spreadsheet_safe(label or ""))
+                           _own_rate(own) if own else rate, spreadsheet_safe(label or ""))
                           for onset, offset, type_, apex, label, own in items]
                          or [(subject, name, "", "", "", "", rate, "")])
     atomic_write_text(path, text.getvalue())

@@ -41,7 +41,8 @@ import pandas as pd
 from ..errors import BootstrapError
 from .arrangements import count_orders, every_arrangement, random_shuffles
 
-__all__ = ["RESAMPLES", "SEED", "LEVEL", "METRICS", "unit_tables", "unit_strata", "resampled_scores", "batch_scores",
+__all__ = ["RESAMPLES", "SEED", "LEVEL", "METRICS", "unit_tables", "unit_strata", "stratum_sizes", "resampled_scores",
+           "batch_scores",
            "bootstrap_ci", "paired_bootstrap", "paired_sign_flip", "SIGN_FLIP_EXACT_MAX", "mcnemar_exact",
            "percentile_interval", "permutation_test", "PERMUTATION_ALPHA"]
 
@@ -111,6 +112,12 @@ def unit_strata(frames: Sequence[pd.DataFrame], unit: str, units: Sequence[str])
         dataset_of.update(zip(unit_key(f, unit), f["dataset"].astype(str)))
     names = np.array([dataset_of[u] for u in units])
     return [np.flatnonzero(names == d) for d in sorted(set(names.tolist()))]
+
+
+def stratum_sizes(frames: Sequence[pd.DataFrame], unit: str = "subject") -> list[int]:
+    """How many units each dataset of ``frames`` holds, datasets sorted: the strata :func:`unit_strata` keeps."""
+    units = sorted(set().union(*[set(unit_key(f, unit)) for f in frames]))
+    return [len(idx) for idx in unit_strata(frames, unit, units)]
 
 
 def _draw(n_units: int, size: int, rng: np.random.Generator, strata: Sequence[np.ndarray] | None) -> np.ndarray:

@@ -37,7 +37,6 @@ the time it was made, so that a pasted table can be traced.
 from __future__ import annotations
 
 import copy
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,6 +56,7 @@ from .bootstrap import (
     mcnemar_exact,
     paired_bootstrap,
     paired_sign_flip,
+    stratum_sizes,
 )
 from .compare_text import (
     INSTANCES_NOTE,
@@ -64,6 +64,8 @@ from .compare_text import (
     PROTOCOL_NAMES,
     PROTOCOLS_NOTE,
     USED_NOTE,
+    ci_method,
+    few_subjects,
     render_compare_markdown,
 )
 from .protocol_text import datasets_tested
@@ -206,16 +208,6 @@ def _configs(a: Run, b: Run) -> tuple[dict, dict]:
     return out
 
 
-def _few_subjects(n_units: int) -> str | None:
-    """Why the paired bootstrap's interval is rough with this many subjects; None from VERDICT_MIN_SUBJECTS."""
-    if n_units >= VERDICT_MIN_SUBJECTS:
-        return None
-    distinct = math.comb(2 * n_units - 1, n_units)  # multisets of n subjects drawn from n
-    return (f"with {n_units} subjects (fewer than {VERDICT_MIN_SUBJECTS}) the paired bootstrap over subjects takes "
-            f"only {distinct:,} distinct resamples: its interval is rough; the sign-flip test over the {n_units} "
-            f"subjects cannot give a p-value below {2 / 2**n_units:.4g}")
-
-
 #: The test to read first; the others are shown beside it, none corrected for multiple comparisons.
 PRIMARY = "UAR with the sign-flip test over subjects"
 
@@ -294,7 +286,8 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
                          for k, v in every.items() if k in one}
         boot = paired_bootstrap(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),
                                 resamples=resamples)
-        boot["few_subjects"] = _few_subjects(boot["n_units"])
+        sizes = stratum_sizes([*frames.values(), *ref_frames.values()]) if boot["stratified_by"] else None
+        boot["few_subjects"] = few_subjects(sizes or [boot["n_units"]])
         sign_flip = paired_sign_flip(list(frames.values()), list(ref_frames.values()), len(ref_run.classes),
                                      flips=resamples)
         mcnemar = []
@@ -335,7 +328,9 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
     return {**_provenance(names, resamples), "selection": "last", "classes": ref_run.classes, "reference": names[0],
             "runs": rows,
             "comparisons": comparisons, "notes": notes,
-            "method": {"ci": "percentile bootstrap over subjects of the seed mean", "level": LEVEL,
+            "method": {"ci": ci_method(names, [n for n, (_, r, _) in zip(names, loaded)
+                                               if r["headline"]["ci"]["subjects"].get("stratified_by")]),
+                       "level": LEVEL,
                        "resamples": resamples, "seed": SEED,
                        "paired": "paired bootstrap over subjects of run minus reference: an approximate percentile "
                                  "interval (it tends to be narrow with few subjects), no p-value; rough with fewer "

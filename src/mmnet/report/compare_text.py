@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 from ..config_effect import as_written
 from .bootstrap import METRICS
-from .render import format_metric
+from .render import VERDICT_MIN_SUBJECTS, format_metric
 from .rounding import half_up
 from .verdict import p_text
 
-__all__ = ["render_compare_markdown", "INSTANCES_NOTE", "MCNEMAR_NOTE", "USED_NOTE", "PROTOCOL_NAMES", "PROTOCOLS_NOTE"]
+__all__ = ["render_compare_markdown", "few_subjects", "ci_method",
+           "INSTANCES_NOTE", "MCNEMAR_NOTE", "USED_NOTE", "PROTOCOL_NAMES", "PROTOCOLS_NOTE"]
 
 _NAMES = {"acc": "Acc %", "uf1": "UF1", "uar": "UAR"}
 INSTANCES_NOTE = ("the tests compare these trained instances on these subjects, not their recipes: they resample "
@@ -25,6 +29,28 @@ PROTOCOL_NAMES = {"loso": "LOSO", "lodo": "LODO"}
 PROTOCOLS_NOTE = ("both runs scored the same samples, each with the model of its own protocol's fold (LOSO: trained "
                   "on the other subjects, those of the sample's dataset included; LODO: on the other datasets only), "
                   "so the difference is what leaving the sample's dataset out of training costs, on the same subjects")
+
+
+def few_subjects(sizes: Sequence[int]) -> str | None:
+    """Why the paired bootstrap's interval is rough with this many subjects (``sizes``: each dataset's, resampled
+    within itself; one size: not stratified); None from VERDICT_MIN_SUBJECTS."""
+    n_units = sum(sizes)
+    if n_units >= VERDICT_MIN_SUBJECTS:
+        return None
+    # multisets of n subjects drawn from n, per dataset: a stratified draw combines one of each dataset's
+    distinct = math.prod(math.comb(2 * n - 1, n) for n in sizes)
+    return (f"with {n_units} subjects (fewer than {VERDICT_MIN_SUBJECTS}) the paired bootstrap over subjects takes "
+            f"only {distinct:,} distinct resamples: its interval is rough; the sign-flip test over the {n_units} "
+            f"subjects cannot give a p-value below {2 / 2**n_units:.4g}")
+
+
+def ci_method(runs: Sequence[str], stratified: Sequence[str]) -> str:
+    """The runs' intervals' method: stratified by dataset where a run tests several (``stratified``: those)."""
+    method = "percentile bootstrap over subjects of the seed mean"
+    if not stratified:
+        return method
+    which = "" if len(stratified) == len(runs) else f" for {', '.join(stratified)}"
+    return f"{method}, stratified by dataset (subjects resampled within each dataset){which}"
 
 
 def _flips(flip: dict) -> str:

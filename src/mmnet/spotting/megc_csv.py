@@ -215,9 +215,9 @@ def _type(row: dict[str, str], where: str, default: str | None) -> str:
 
 
 def read_spotting_csv(path: str | Path, text: str | None = None) -> dict[str, list[Interval]]:
-    """Read ``vid,onset,offset,type`` into video id -> intervals (type me/mae or micro/macro; ``video`` for ``vid``);
-    a video listed without an expression (see the module docstring) maps to an empty list. ``text``: the file's text
-    already read (``csv_reader``)."""
+    """Read ``vid,onset,offset,type`` into video id -> intervals (type me/mae or micro/macro; ``video`` for ``vid``;
+    an ``emotion`` column, where there is one, as each interval's label); a video listed without an expression (see
+    the module docstring) maps to an empty list. ``text``: the file's text already read (``csv_reader``)."""
     path = Path(path)
     out: dict[str, list[Interval]] = {}
     first: dict[str, tuple[str, int]] = {}  # video -> (subject, row): a subject column must not tell videos apart
@@ -232,7 +232,9 @@ def read_spotting_csv(path: str | Path, text: str | None = None) -> dict[str, li
                                   "it holds macro-expressions) to key videos by subject and video.")
         intervals = out.setdefault(row["vid"], [])
         if not _no_expression(row, where, row["vid"]):
-            intervals.append(_interval(row, where, _type(row, where, None), None))
+            # an emotion column is kept as the STR reader keeps it (agree --write-truth and --pairs write it)
+            label = (row.get("emotion") or "").lower() or None
+            intervals.append(_interval(row, where, _type(row, where, None), label))
     return out
 
 
