@@ -9,8 +9,9 @@ import re
 __all__ = ["number_text", "thousands_like", "value_said"]
 
 _NUMBER = re.compile(r"[+-]?(\d+[.,]?\d*|[.,]\d+)")
-# a comma before exactly three digits, after one to three: the thousands separator of 1,000 or 12,345
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
+# a comma before exactly three digits, after one to three not starting with 0: the thousands separator of 1,000 or
+# 12,345 (a leading 0, as in '0,334' seconds, is only ever a decimal comma)
+_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+")
 
 
 def thousands_like(text: object) -> bool:
