@@ -23,7 +23,8 @@ def _checks(load) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize(("text", "value"), [("29,97", 29.97), ("566,4", 566.4), ("52,0", 52.0), ("12.000", 12.0),
-                                             ("1234,000", 1234.0), ("0,334", 0.334), ("1,000", None), ("12,345", None), ("1,2,3", None)])
+                                             ("1234,000", 1234.0), ("0,334", 0.334), ("1,000", None), ("12,345", None),
+                                             ("1,2,3", None)])
 def test_a_decimal_comma_is_read_but_not_one_that_may_separate_thousands(text, value):
     assert frame_value(text) == value
 
