@@ -185,3 +185,18 @@ def tiny_recordings(folder: Path, *, subjects: int, minutes: float, seed: int):
     load.raise_if_errors()
     return root, load
 
+
+
+def write_face_recording(folder: Path) -> Path:
+    """A 7 s face-crop recording at 30 fps (frames img1..img210.png in ``folder``), one planted macro-expression;
+    about 7 s to render, so a test module makes it once (a module-scoped fixture)."""
+    from PIL import Image
+
+    from mmnet.synth.long import LongConfig, plan_recording, render_frames
+
+    config = LongConfig(frame_size=(140, 170), face_size=(140, 170), weights=(1.0, 0.0, 0.0), blinks_per_min=0.0,
+                        macro_s=(1.0, 1.5), gap_s=(3.0, 3.0))
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, frame in enumerate(render_frames(0, 1, 1, plan_recording(0, 1, 1, 210, config), config), 1):
+        Image.fromarray(frame).save(folder / f"img{n}.png")
+    return folder

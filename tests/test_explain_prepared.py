@@ -36,6 +36,7 @@ def test_explain_reads_an_earlier_mmnets_warning_text_too(tmp_path, predictor):
     assert e.notes and e.notes[0].startswith("face_moved: apex frame 12 lies within 9 frames")
 
 
+@pytest.mark.slow  # three explain runs with their attention figures (~5-14 s)
 def test_explain_prints_prepares_warning_and_note_as_predict_does(tmp_path, capsys):
     model, clip = _model(tmp_path / "m", DEFAULTS), _watched(tmp_path / "fields", SPANS)
     args = ["explain", "--checkpoint", str(model), str(clip), "--onset", "0", "--out", str(tmp_path / "f.png"),

@@ -57,6 +57,34 @@ def test_a_fold_that_is_not_there_is_named_with_the_runs_folds(asked, said):
     assert said in str(err.value)
 
 
+@pytest.mark.parametrize(("folds", "asked", "chosen"), [
+    (FOLDS, "sub01", "casme2/01"), (FOLDS, "casme2/Sub1", "casme2/01"), (FOLDS, "SUB02", "casme2/02"),
+    (FOLDS, "6", "samm/006"), (FOLDS, "samm/6", "samm/006"),
+    ([("smic/s1", [], []), ("smic/s2", [], [])], "s01", "smic/s1"),
+    ([("smic/s01", [], []), ("smic/s02", [], [])], "smic/s2", "smic/s02")])
+def test_a_loso_subject_is_named_as_its_folder_is_too(folds, asked, chosen):
+    # CASME II's subject '01' is the folder sub01/; a number padded or not is the same subject
+    assert choose_folds(folds, [asked]) == (chosen,)
+
+
+def test_a_subject_folder_prefix_is_only_its_datasets():
+    with pytest.raises(ConfigError, match="'samm/sub006' names no fold"):
+        choose_folds(FOLDS, ["samm/sub006"])
+
+
+def test_a_fold_that_is_not_there_is_refused_before_a_file_is_written_in_out(tmp_path, capsys):
+    from .fakes import write_casme2
+
+    run = tmp_path / "run"
+    args = ["train", "--dataset", "casme2", "--root", str(write_casme2(tmp_path / "CASME2", junk=False)), "--out",
+            str(run), "--no-progress", "--set", f"data.cache_dir={tmp_path / 'cache'}", "--set",
+            "data.on_bad_sample=skip", *[x for s in TINY for x in ("--set", s)]]
+    assert main([*args, "--folds", "sub09"]) == 3
+    assert "'sub09' names no fold of this LOSO run" in capsys.readouterr().err
+    assert not [p.name for p in run.glob("*") if p.name not in {"mmnet.log", "status.json"}]
+    assert not list((tmp_path / "cache").glob("**/*.npy"))  # refused before the frames were decoded
+
+
 def test_a_subject_of_two_datasets_asks_for_the_dataset():
     with pytest.raises(ConfigError) as err:
         choose_folds([("casme2/01", [], []), ("samm/01", [], [])], ["01"])

@@ -134,3 +134,16 @@ def test_an_excel_sep_line_and_utf16_text_are_read_as_excel_means_them(tmp_path,
     assert main(["agree", str(utf16), str(truth)]) == 3
     err = capsys.readouterr().err
     assert "UTF-16 text without a byte order mark" in err and "'CSV UTF-8" in err
+
+
+@pytest.mark.parametrize("command", [["score-spots"], ["agree", "--fps", "30"]])
+def test_a_frame_cell_with_a_possible_thousands_separator_is_refused(tmp_path, capsys, command):
+    # '1,000' is 1000 in an English table and 1.0 in a decimal-comma one: refused as the data loaders refuse it
+    first = tmp_path / "first.csv"
+    first.write_text('vid,onset,offset,type\nv1,"1,000","3,000",me\n', encoding="utf-8")
+    second = tmp_path / "second.csv"
+    second.write_text("vid,onset,offset,type\nv1,1,3,me\n", encoding="utf-8")
+    assert main([command[0], str(first), str(second), *command[1:]]) == 3
+    err = capsys.readouterr().err
+    assert f"'{first}' row 2: onset '1,000' (a thousands separator or a decimal comma?" in err
+    assert "Traceback" not in err

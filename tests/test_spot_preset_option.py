@@ -6,25 +6,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from PIL import Image
 
 from mmnet.cli import main
 from mmnet.spotting.config import PRESETS
-from mmnet.synth.long import LongConfig, plan_recording, render_frames
+
+from .fakes_long import write_face_recording
 
 pytest.importorskip("cv2")
+pytestmark = pytest.mark.slow  # a 7 s recording rendered, then spotted four times (~15-25 s)
 
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
     """A 7 s face-crop recording at 30 fps (frames img1..img210.png), one planted macro-expression."""
-    config = LongConfig(frame_size=(140, 170), face_size=(140, 170), weights=(1.0, 0.0, 0.0), blinks_per_min=0.0,
-                        macro_s=(1.0, 1.5), gap_s=(3.0, 3.0))
-    folder = tmp_path_factory.mktemp("preset") / "frames"
-    folder.mkdir()
-    for n, frame in enumerate(render_frames(0, 1, 1, plan_recording(0, 1, 1, 210, config), config), 1):
-        Image.fromarray(frame).save(folder / f"img{n}.png")
-    return folder
+    return write_face_recording(tmp_path_factory.mktemp("preset") / "frames")
 
 
 def _spot(recording, fps: int, capsys, *preset: str) -> dict:

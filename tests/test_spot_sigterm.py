@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from mmnet.spotting.partial_state import PARTIAL_NAME
-from mmnet.synth.long import LongConfig, plan_recording, render_frames
+
+from .fakes_long import write_face_recording
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM from outside")
 pytest.importorskip("cv2")
@@ -37,13 +37,7 @@ RESULTS = ("intervals.csv", "spot.json", "spotting.csv")
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory) -> Path:
     """A 7 s face-crop recording (frames img1..img210.png) with one planted macro-expression."""
-    config = LongConfig(frame_size=(140, 170), face_size=(140, 170), weights=(1.0, 0.0, 0.0), blinks_per_min=0.0,
-                        macro_s=(1.0, 1.5), gap_s=(3.0, 3.0))
-    folder = tmp_path_factory.mktemp("sigterm") / "frames"
-    folder.mkdir()
-    for n, frame in enumerate(render_frames(0, 1, 1, plan_recording(0, 1, 1, 210, config), config), 1):
-        Image.fromarray(frame).save(folder / f"img{n}.png")
-    return folder
+    return write_face_recording(tmp_path_factory.mktemp("sigterm") / "frames")
 
 
 def _args(recording: Path, out: Path) -> list[str]:

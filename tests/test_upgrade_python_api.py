@@ -5,6 +5,7 @@ through those modules or are refused with the way they are written now."""
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import warnings
 
@@ -13,6 +14,7 @@ import pytest
 from mmnet.config import ExecutorConfig, ExperimentConfig
 from mmnet.errors import ConfigError
 from mmnet.executor_config import executor_of_old_call
+from mmnet.lazy_names import RUN_FOLDER_MOVED
 
 MOVED = {  # module of 0.1.0 -> (where its names are now, names it had)
     "mmnet.explain": ("mmnet.infer", ["explain_clip", "Explanation", "render_explanation"]),
@@ -53,7 +55,7 @@ def test_run_folder_load_run_of_0_1_0_warns_and_is_the_reports():
     import mmnet.report
     import mmnet.run_folder
 
-    with pytest.warns(DeprecationWarning, match=r"mmnet\.report\.load_run.*0\.3\.0"):
+    with pytest.warns(DeprecationWarning, match=r"run_folder\.load_run moved to mmnet\.report:.*0\.3\.0"):
         assert mmnet.run_folder.load_run is mmnet.report.load_run
     with pytest.raises(AttributeError):
         mmnet.run_folder.no_such_name  # noqa: B018
@@ -113,3 +115,29 @@ def test_the_old_modules_run_calls_as_0_1_0_wrote_them(monkeypatch):
     assert calls == [("experiment", {"executor": ExecutorConfig(executor="ray", address="auto"), "progress": False}),
                      ("sweep", {"executor": ExecutorConfig(), "progress": True}),
                      ("tasks", ExecutorConfig(executor="ray", gpus_per_fold=0.25))]
+
+
+def _homes_named(message: str, old: str) -> list[str]:
+    """The modules a deprecation message names (``mmnet.report.run_reader``, ...), the old module left out."""
+    return [m for m in re.findall(r"\bmmnet(?:\.[a-z_]+)+", message) if m != old and not m.startswith(f"{old}.")]
+
+
+def _assert_each_name_imports_from_a_named_home(names, message: str, old: str) -> None:
+    homes = [importlib.import_module(m) for m in _homes_named(message, old)]
+    for name in names:
+        assert any(hasattr(home, name) for home in homes), f"{old}.{name}: not in {_homes_named(message, old)}"
+
+
+@pytest.mark.parametrize("old", sorted([*MOVED, "mmnet.executors"]))
+def test_each_name_of_a_moved_module_imports_from_a_home_its_warning_names(old):
+    module, message = _import_fresh(old)
+    _assert_each_name_imports_from_a_named_home(module.__all__, message, old)
+
+
+@pytest.mark.parametrize("name", sorted(RUN_FOLDER_MOVED))
+def test_each_moved_name_of_run_folder_imports_from_the_home_its_warning_names(name):
+    import mmnet.run_folder
+
+    with pytest.warns(DeprecationWarning) as record:
+        getattr(mmnet.run_folder, name)
+    _assert_each_name_imports_from_a_named_home([name], str(record[0].message), "mmnet.run_folder")

@@ -10,7 +10,7 @@ import pytest
 from mmnet.data import load_dataset
 from mmnet.data.annotations import frame_number
 from mmnet.data.long_video import frame_value
-from mmnet.errors import ConfigError
+from mmnet.errors import AnnotationError, ConfigError
 
 from .fakes import write_frames
 
@@ -23,7 +23,8 @@ def _checks(load) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize(("text", "value"), [("29,97", 29.97), ("566,4", 566.4), ("52,0", 52.0), ("12.000", 12.0),
-                                             ("1234,000", 1234.0), ("1,000", None), ("12,345", None), ("1,2,3", None)])
+                                             ("1234,000", 1234.0), ("0,334", 0.334), ("1,000", None), ("12,345", None),
+                                             ("1,2,3", None)])
 def test_a_decimal_comma_is_read_but_not_one_that_may_separate_thousands(text, value):
     assert frame_value(text) == value
 
@@ -215,3 +216,14 @@ def test_the_composite_list_is_found_in_another_case(tmp_path):
     load = load_dataset("composite", root, cache_dir=tmp_path / "cache")
     assert load.annotation.name == "Combined_3class_GT.CSV"
     assert [s.sample_id for s in load.samples] == ["casme2/01/EP02_01f", "samm/006/006_1_2"]
+
+
+def test_a_point_that_may_separate_thousands_in_a_decimal_comma_table_is_refused(tmp_path):
+    # '29,97' says the table is of a decimal-comma locale, where '1.000' is 1000: not read as frame 1
+    with pytest.raises(AnnotationError) as err:
+        load_dataset("table-long", _long_root(tmp_path / "a", ["P01;P01/rec1;1.000;1200;micro;29,97"]))
+    assert "row 2: '1.000' may be 1000 written with a thousands separator" in str(err.value)
+    assert "('29,97' in row 2)" in str(err.value)
+    # without a decimal comma in the table, '12.000' is 12 (a float export)
+    load = load_dataset("table-long", _long_root(tmp_path / "b", ["P01;P01/rec1;5.000;12.000;micro;30"]))
+    assert [(i.onset, i.offset) for v in load.videos for i in v.intervals] == [(5, 12)]

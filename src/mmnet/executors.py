@@ -1,5 +1,6 @@
 """The module ``mmnet.executors`` of mmnet 0.1.0, kept for programs written against it: ``run_tasks`` is now
-:func:`mmnet.train.run_tasks`, which takes the tasks first and an :class:`~mmnet.config.ExecutorConfig`. Importing
+:func:`mmnet.train.run_tasks`, which takes the tasks first and an :class:`~mmnet.config.ExecutorConfig`; its
+``EXECUTORS`` and ``TRANSPORTS`` are in :mod:`mmnet.choices`, ``ExecutorError`` in :mod:`mmnet.errors`. Importing
 it warns (DeprecationWarning); its ``run_tasks`` takes the old call and makes the new one. Removed in mmnet 0.3.0."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from .errors import ExecutorError
 from .executor_config import executor_of_old_call
 from .lazy_names import warn_moved
 
-warn_moved("mmnet.executors", "mmnet.train (run_tasks(tasks, ExecutorConfig(executor=...)))")
+warn_moved("mmnet.executors", "mmnet.train (run_tasks(tasks, ExecutorConfig(executor=...))), EXECUTORS and "
+           "TRANSPORTS to mmnet.choices, ExecutorError to mmnet.errors")
 
 __all__ = ["EXECUTORS", "TRANSPORTS", "ExecutorError", "run_tasks"]
 

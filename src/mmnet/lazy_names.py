@@ -25,3 +25,18 @@ def warn_moved(old: str, new: str) -> None:
     version that removes it (called at the module's top level: the warning points at the import)."""
     warnings.warn(f"{old} moved to {new}: import from there; {old} will be removed in mmnet {REMOVED_IN}",
                   DeprecationWarning, stacklevel=3)
+
+
+#: The names mmnet 0.1.0's ``mmnet.run_folder`` had for reading a run folder, each with its home in mmnet now.
+RUN_FOLDER_MOVED = {"load_run": "report", "RunFolderError": "report", "Run": "report.run_reader",
+                    "Fold": "report.run_reader"}
+
+
+def moved_name(module: str, home: dict[str, str], name: str) -> object:
+    """A module ``__getattr__``'s body for the names of ``module`` that moved to ``mmnet.<home[name]>``: the value,
+    after a DeprecationWarning that names that home (an unknown name raises AttributeError)."""
+    if name not in home:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(f"{module}.{name} moved to mmnet.{home[name]}: import it from there; the old name will be "
+                  f"removed in mmnet {REMOVED_IN}", DeprecationWarning, stacklevel=3)
+    return lazy_name("mmnet", home, name)

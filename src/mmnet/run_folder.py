@@ -46,7 +46,6 @@ import io
 import json
 import re
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -384,14 +383,7 @@ def saved_models_hint(path: Path, weights_name: str) -> str:
 
 
 # mmnet 0.1.0 read a run folder here (load_run); it is mmnet.report's now. Kept until 0.3.0, with a warning.
-_MOVED = ("load_run", "Run", "Fold", "RunFolderError")
-
-
 def __getattr__(name: str) -> object:
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from .lazy_names import REMOVED_IN, lazy_name
+    from .lazy_names import RUN_FOLDER_MOVED, moved_name
 
-    warnings.warn(f"mmnet.run_folder.{name} moved to mmnet.report.{name}: import it from there; the old name will be "
-                  f"removed in mmnet {REMOVED_IN}", DeprecationWarning, stacklevel=2)
-    return lazy_name("mmnet", dict.fromkeys(_MOVED, "report.run_reader"), name)
+    return moved_name(__name__, RUN_FOLDER_MOVED, name)

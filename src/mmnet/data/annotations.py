@@ -19,7 +19,7 @@ from pathlib import Path
 from ..errors import AnnotationError, install_hint
 from .case_keys import fold_words
 from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, normalise_header, read_utf8
-from .decimal_comma import thousands_like
+from .decimal_comma import dot_thousands, thousands_like
 from .workbook import resolve_merged_and_formulas
 
 __all__ = [
@@ -149,6 +149,8 @@ def _read_cells(path: Path, sheet: str | Sequence[str] | None,
             for row in reader:
                 rows.append(list(row))
                 read = reader.line_num
+            if why := dot_thousands(rows):  # '1.000' beside '29,97': 1000 in that locale, not frame 1
+                raise AnnotationError(f"Annotation file '{path}' {why}.")
             return "", rows, []
         except OSError as exc:
             raise AnnotationError(f"Cannot read annotation file '{path}': {exc.strerror or exc}.") from None

@@ -1,16 +1,19 @@
 """Numbers as spreadsheets in any locale write them: a decimal point, or one decimal comma ('29,97', as a European
-Excel saves a CSV), but never a comma that may be a thousands separator ('1,000': 1000 or 1.0?)."""
+Excel saves a CSV), but never a comma that may be a thousands separator ('1,000': 1000 or 1.0?), nor, in a table
+that writes decimal commas, a point that may be one ('1.000', as the same locale writes 1000)."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
-__all__ = ["number_text", "thousands_like", "value_said"]
+__all__ = ["number_text", "thousands_like", "value_said", "dot_thousands"]
 
 _NUMBER = re.compile(r"[+-]?(\d+[.,]?\d*|[.,]\d+)")
-# a comma before exactly three digits, after one to three: the thousands separator of 1,000 or 12,345
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
+# a comma before exactly three digits, after one to three not starting with 0: the thousands separator of 1,000 or
+# 12,345 (a leading 0, as in '0,334' seconds, is only ever a decimal comma)
+_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+")
 
 
 def thousands_like(text: object) -> bool:
@@ -34,3 +37,22 @@ def value_said(name: str, raw: object) -> str:
         return (f"{name} {raw!r} (a thousands separator or a decimal comma? write the number without a separator, "
                 "or with a decimal point)")
     return f"{name} {raw!r}"
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
+# a point before groups of three digits, after one to three not starting with 0: '1.000', '12.345.678'
+_DOT_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")
+
+
+def dot_thousands(rows: Sequence[Sequence[object]]) -> str:
+    """For a text table (rows of cells, the file's first row first) that writes a decimal comma in some cell
+    ('29,97'): where a cell such as '1.000' stands, which that locale writes for 1000, so it is not read as 1;
+    '' when there is none (a table without decimal commas reads '12.000' as 12)."""
+    cells = [(n, str(c).strip()) for n, row in enumerate(rows, 1) for c in row if isinstance(c, str)]
+    comma = next(((n, c) for n, c in cells if _DECIMAL_COMMA.fullmatch(c) and not thousands_like(c)), None)
+    dot = next(((n, c) for n, c in cells if _DOT_THOUSANDS.fullmatch(c)), None)
+    if comma is None or dot is None:
+        return ""
+    return (f"row {dot[0]}: {dot[1]!r} may be {dot[1].replace('.', '')} written with a thousands separator, as this "
+            f"table writes decimal commas ({comma[1]!r} in row {comma[0]}): write the number without a separator "
+            f"({dot[1].replace('.', '')}), or {dot[1].split('.')[0]} if that is meant")

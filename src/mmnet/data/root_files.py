@@ -64,11 +64,11 @@ def sheets_said(root: Path) -> str:
     """A line naming the spreadsheets a root holds when its annotation file was not found (a file renamed, or
     saved under another name), and its Office lock files as such; "" when it holds none."""
     try:
-        files = sorted(p.name for p in root.iterdir() if p.suffix.lower() in _SHEETS and p.is_file())
+        files = sorted(p for p in root.iterdir() if p.suffix.lower() in _SHEETS and p.is_file())
     except OSError:
         return ""
-    own = [n for n in files if not n.startswith("~$")]
-    locks = [n for n in files if n.startswith("~$")]
+    own = [p.name for p in files if not is_lock_file(p)]
+    locks = [p.name for p in files if is_lock_file(p)]
     said = (f"The root holds {', '.join(repr(n) for n in own[:6])}{' ...' if len(own) > 6 else ''}: if one is the "
             "annotation under another name, pass it with --annotation FILE. ") if own else ""
     if locks:

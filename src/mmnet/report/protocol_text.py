@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..model.config import variant_name
+from .ci_text import report_protocol
 from .parts import dataset_order
 from .run_reader import Run, config_value
 
@@ -163,5 +164,5 @@ def datasets_tested(r: dict) -> dict:
     trained = {s["tested_on"]: s["trained_on"] for s in p.get("lodo") or []}
     per_dataset = {d: {"n_seeds": len(b["per_seed"]), "n": next(iter(b["per_seed"].values()))["n"],
                        "mean": b["mean"], "std": b["std"], "trained_on": trained.get(d)} for d, b in parts.items()}
-    return {"protocol": p.get("protocol") or (r.get("config_summary") or {}).get("data.protocol") or "loso",
+    return {"protocol": report_protocol(r),
             "tested_on": list(parts) or list(p.get("datasets") or []), "per_dataset": per_dataset}

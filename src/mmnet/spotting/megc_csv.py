@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_dict_reader, csv_error_detail, read_utf8
+from ..data.decimal_comma import thousands_like, value_said
 from ..errors import AnnotationError
 from .intervals import Interval, parse_type
 
@@ -147,7 +148,10 @@ _FRAMES_FIX = ("frame numbers are whole numbers counted from 1 (MEGC's) or from 
 
 
 def decimal_number(text: str, where: str, name: str, what: str = "a number", fix: str = "") -> float:
-    """The number a cell writes, '0.87' or with a decimal comma '0,87'; a named error for anything else."""
+    """The number a cell writes, '0.87' or with a decimal comma '0,87'; a named error for anything else, and for a
+    comma that may be a thousands separator ('1,000': the data loaders' rule, mmnet.data.decimal_comma)."""
+    if thousands_like(text):
+        raise AnnotationError(f"{where}: {value_said(name, text)} is not {what}{fix}.")
     # a decimal comma ('0,87', '46,0'): what a ';'-separated CSV of a localized Excel holds
     try:
         return float(text.replace(",", ".", 1) if re.fullmatch(r"[+-]?\d*,\d+|[+-]?\d+,\d*", text) else text)

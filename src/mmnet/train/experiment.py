@@ -16,7 +16,6 @@ from ..runtime import check_device
 from ..shell_words import shell_quote
 from .executors import check_engine, run_tasks_keeping_failure
 from .faults import add_to_message
-from .fold_choice import choose_folds
 from .memory_fit import warn_if_short
 from .model_card import write_model_card
 from .network_check import check_network
@@ -92,9 +91,8 @@ def train_experiment(cfg: ExperimentConfig, out_dir: str | Path, *, executor: Ex
 
 def _run(cfg: ExperimentConfig, out_dir: str | Path, executor: ExecutorConfig | None, progress: bool,
          source: str | None, folds: list[str] | None = None) -> dict | None:
-    run = prepare_run(cfg, out_dir, progress=progress, measure=executor is None or executor.executor == "local")
-    if folds is not None:
-        run.only = choose_folds(run.folds, folds, cfg.data.protocol)
+    run = prepare_run(cfg, out_dir, progress=progress, measure=executor is None or executor.executor == "local",
+                      folds=folds)
     submitted, failure = run_prepared([run], executor, progress=progress)
     if submitted:
         return None

@@ -7,6 +7,7 @@ PARTIAL and says which ones; the same command without ``--folds`` later trains t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from ..errors import ConfigError, did_you_mean
@@ -19,8 +20,10 @@ def choose_folds(folds: Sequence[tuple[str, list[int], list[int]]], asked: Itera
     """The names of the run's folds that ``asked`` names, in the run's order.
 
     A name matches a fold's name in any case (LODO: the test dataset, ``samm``; LOSO: ``casme2/01``) or, under
-    LOSO, its subject alone (``01``) when one dataset's only. A name that matches no fold, or several, is a
-    ConfigError listing the run's folds: a mistyped fold must not leave the user with a run of nothing."""
+    LOSO, its subject alone (``01``) when one dataset's only, the subject also as its folder is named (CASME II's
+    ``sub01``) and with its number padded or not (``casme2/sub1``, SAMM's ``6`` for ``006``, SMIC's ``s01`` for a
+    folder ``s1``). A name that matches no fold, or several, is a ConfigError listing the run's folds: a mistyped
+    fold must not leave the user with a run of nothing."""
     names = [name for name, _, _ in folds]
     chosen: set[str] = set()
     for word in (w.strip() for a in asked for w in str(a).split(",")):
@@ -28,7 +31,7 @@ def choose_folds(folds: Sequence[tuple[str, list[int], list[int]]], asked: Itera
             continue
         hits = [n for n in names if n.casefold() == word.casefold()]
         if not hits and protocol == "loso":
-            hits = [n for n in names if n.rsplit("/", 1)[-1].casefold() == word.casefold()]
+            hits = [n for n in names if _same_subject(n, word)]
         if len(hits) != 1:
             what = ("its folds are named after the dataset each one tests (train on the others)" if protocol == "lodo"
                     else "its folds are named dataset/subject")
@@ -41,3 +44,28 @@ def choose_folds(folds: Sequence[tuple[str, list[int], list[int]]], asked: Itera
         raise ConfigError("--folds names no fold: give one or more fold names (e.g. --folds samm), or leave it out "
                           "to train every fold")
     return tuple(n for n in names if n in chosen)
+
+
+# a subject's folder where its name differs from the subject's id: CASME II's sub01/ holds subject '01'
+# (data/casme2.py); SMIC's, SAMM's and CASME^3's folders are named as their subjects
+_SUBJECT_FOLDER_PREFIX = {"casme2": "sub"}
+
+
+def _subject_key(dataset: str, subject: str) -> tuple[str, int]:
+    """A subject as its letters and number: 'sub01' of CASME II and '1' are ('', 1); SMIC's 's01' and 's1' are
+    ('s', 1); a subject without a number is itself."""
+    text = subject.strip().casefold()
+    prefix = _SUBJECT_FOLDER_PREFIX.get(dataset.casefold(), "")
+    if prefix and text.startswith(prefix) and text[len(prefix):].isdecimal():
+        text = text[len(prefix):]
+    match = re.fullmatch(r"(\D*?)(\d+)", text)
+    return (match[1], int(match[2])) if match else (text, -1)
+
+
+def _same_subject(fold: str, word: str) -> bool:
+    """Whether ``word`` (a subject, or dataset/subject) names the LOSO fold ``fold`` (dataset/subject)."""
+    dataset, _, subject = fold.rpartition("/")
+    asked_dataset, _, asked = word.rpartition("/")
+    if asked_dataset and asked_dataset.casefold() != dataset.casefold():
+        return False
+    return _subject_key(dataset, subject) == _subject_key(dataset, asked)

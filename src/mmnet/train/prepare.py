@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,7 @@ from .alignment_record import clips_alignment
 from .cache_version1 import Version1Run
 from .calibrate import plan_training
 from .env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
+from .fold_choice import choose_folds
 from .protocol_record import listed_rows, part_frames, protocol_issues, write_protocol_files
 from .resolve import resolve_config
 from .resume_rules import config_changes, inert_changes, restoring_sets, resume_changes
@@ -93,14 +95,15 @@ class PreparedRun:
 
 
 def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = True,
-                measure: bool = True, setting: str | None = None) -> PreparedRun:
+                measure: bool = True, setting: str | None = None, folds: Sequence[str] | None = None) -> PreparedRun:
     """Load and check the data, build (or reuse) the frame cache, write the run's shared files.
 
     Re-running into an existing folder is a resume: the resolved config must be the same. ``measure=False``: the
     folds run elsewhere (Ray workers, SLURM jobs), which measure the CPU's precision and memory format themselves,
     so env.json's compute plan is not measured here (a login node's seconds of calibration would be spent for
     nothing). ``setting``: the sweep setting this run is, named in the warnings about its config (a sweep prepares
-    every setting before the first one's folds, into one log).
+    every setting before the first one's folds, into one log). ``folds``: the folds to train now (--folds), named
+    as fold_choice reads them; a name of no fold is refused before any file is written into the run folder.
     """
     out = Path(out_dir)
     d = cfg.data
@@ -154,6 +157,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
             skipped.append((sample.sample_id, exc.problem))  # skip was chosen: the reason, not the advice
     if why := classes_left(load, scheme, [c for _, c in kept], skipped, dataset=d.dataset):  # before the cache
         raise DataError(why)
+    if folds is not None:  # a mistyped --folds refused before the dataset is decoded (chosen again once it is)
+        choose_folds(protocol_folds([s for s, _ in kept], d.protocol), folds, d.protocol)
     if rf.trained_folds(out):  # refused before the whole dataset is decoded into a cache entry of this version
         Version1Run(out, [s for s, _ in kept], windows, d.image_size)()
     while True:
@@ -172,6 +177,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     if why := classes_left(load, scheme, [c for _, c in kept], skipped, dataset=d.dataset):  # undecodable frames too
         raise DataError(why)
     alignment = clips_alignment([s for s, _ in kept])  # clips aligned two ways: refused before any training
+    samples = [s for s, _ in kept]
+    run_folds = protocol_folds(samples, d.protocol)
+    only = None if folds is None else choose_folds(run_folds, folds, d.protocol)  # before a file is written in out
 
     version1 = Version1Run(out, [s for s, _ in kept], windows, d.image_size)  # asked when needed
     cfg = resolve_config(cfg)
@@ -197,7 +205,6 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config_path, text)
     fingerprint = cache.path.stem.removeprefix("frames-")
-    samples = [s for s, _ in kept]
     labels = [c for _, c in kept]
     if d.permute_labels:  # control: same class counts, no relation to the motion
         labels = [labels[i] for i in np.random.default_rng(cfg.train.seed).permutation(len(labels))]
@@ -226,7 +233,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     flows_path = None
     if cfg.model.main_input == "flow":
         flows_path = _build_flows(cache, samples, d.flow_method, progress=progress)
-    folds = protocol_folds(samples, d.protocol)
+    folds = run_folds
     rf.check_fold_folders(name for name, _, _ in folds)
     running = [] if cfg.train.final_fit == "only" else folds  # a final fit alone has no test part to lack a class
     for line in coverage_lines(scheme.classes, labels, running, scheme.name):  # said before any fold trains
@@ -240,7 +247,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     return PreparedRun(
         cfg=cfg, out_dir=out, flows_path=flows_path, sample_ids=[s.sample_id for s in samples],
         subjects=[s.subject for s in samples], datasets=[s.dataset for s in samples], labels=labels, cache=cache,
-        folds=folds, long_videos=long_videos, video_folds=video_folds, spot=spot, alignment=alignment,
+        folds=folds, long_videos=long_videos, video_folds=video_folds, spot=spot, alignment=alignment, only=only,
     )
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from ..report.render import format_mean_std
 from ..utils import atomic_write_text
 
-__all__ = ["PER_DATASET_CSV", "dataset_rows", "write_per_dataset", "per_dataset_markdown", "tested_on_cell"]
+__all__ = ["PER_DATASET_CSV", "dataset_rows", "write_per_dataset", "per_dataset_markdown", "tested_on_cell",
+           "write_rows_csv"]
 
 PER_DATASET_CSV = "summary_per_dataset.csv"
 _METRICS = ("acc", "uf1", "uar")
@@ -30,15 +31,20 @@ def dataset_rows(setting: str, summary: dict) -> list[dict]:
     return rows
 
 
-def write_per_dataset(out: Path, rows: list[dict]) -> None:
-    """``summary_per_dataset.csv`` (fractions to 6 decimals, as summary.csv); nothing without such rows."""
-    if not rows:
-        return
+def write_rows_csv(path: Path, rows: list[dict]) -> None:
+    """``rows`` (dicts with the first one's keys) as a CSV, fractions to 6 decimals, as the run folder's tables: a
+    full repr (0.41666666666666663) claims digits the scores do not have, and a tiny one would come out as 1e-07."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
     w.writerows({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows)
-    atomic_write_text(Path(out) / PER_DATASET_CSV, buf.getvalue())
+    atomic_write_text(path, buf.getvalue())
+
+
+def write_per_dataset(out: Path, rows: list[dict]) -> None:
+    """``summary_per_dataset.csv`` (fractions to 6 decimals, as summary.csv); nothing without such rows."""
+    if rows:
+        write_rows_csv(Path(out) / PER_DATASET_CSV, rows)
 
 
 def per_dataset_markdown(rows: list[dict]) -> list[str]:

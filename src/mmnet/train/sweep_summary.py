@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import yaml
@@ -20,7 +18,7 @@ from ..report.rounding import half_up
 from ..report.verdict import ABOVE, NO_VERDICT, NOT_SHOWN, VERDICT_MIN_SUBJECTS
 from ..utils import atomic_write_text, json_object_or_none
 from .experiment import has_results
-from .sweep_datasets import dataset_rows, per_dataset_markdown, tested_on_cell, write_per_dataset
+from .sweep_datasets import dataset_rows, per_dataset_markdown, tested_on_cell, write_per_dataset, write_rows_csv
 
 __all__ = ["summarize_sweep", "format_summary_table", "network_size", "NOT_RUN"]
 
@@ -85,13 +83,7 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
                     "ci_rough": described.get("ci_rough")})
         row.update({k: described.get(k) for k in ("protocol", "tested_on")})  # after those: appended columns
         row["vs_chance"] = _vs_chance({**row, "vs_chance": described.get("vs_chance")})  # report.md's verdict
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    # fractions to 6 decimals, as the run folder's tables: a full repr (0.41666666666666663) claims digits the
-    # scores do not have, and a tiny one would come out as 1e-07
-    w.writerows({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows)
-    atomic_write_text(out / "summary.csv", buf.getvalue())
+    write_rows_csv(out / "summary.csv", rows)  # fractions to 6 decimals
     write_per_dataset(out, per_dataset)
     atomic_write_text(out / "summary.md", _markdown(rows, shown, list(methods), per_dataset))
     return rows
