@@ -34,7 +34,7 @@ def test_the_loso_fold_names_the_docs_and_help_show_are_accepted():
     row = next(line for line in (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text().splitlines()
                if line.startswith("| `--folds FOLD"))
     shown = re.findall(r"`([\w/]+)`", row[row.index("the subject alone"):].split(")")[0])
-    assert len(shown) == 3
+    assert len(shown) == 5
     for name in shown:
         assert choose_folds(FOLDS, [name]) in {("casme2/01",), ("samm/006",)}
     parser = argparse.ArgumentParser()
@@ -45,6 +45,15 @@ def test_the_loso_fold_names_the_docs_and_help_show_are_accepted():
         assert name in folds_help
     # a continued example line ends with a backslash (a lone \ in the docstring joined the two lines)
     assert [line for line in train.__doc__.splitlines() if re.search(r"\S {2,}--", line.split("#")[0])] == []
+
+
+def test_a_dataset_named_under_loso_lists_its_subjects_folds():
+    # it said "Did you mean samm/006?", as if the user had mistyped one subject
+    with pytest.raises(ConfigError) as err:
+        choose_folds(FOLDS, ["SAMM"])
+    said = str(err.value)
+    assert "--folds 'SAMM' is a dataset: under LOSO its folds are its subjects: samm/006" in said
+    assert "--protocol lodo" in said and "Did you mean" not in said
 
 
 @pytest.mark.parametrize(("asked", "said"), [(["sam"], "'sam' names no fold of this LODO run; its folds are named "

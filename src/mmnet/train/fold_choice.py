@@ -32,6 +32,11 @@ def choose_folds(folds: Sequence[tuple[str, list[int], list[int]]], asked: Itera
         hits = [n for n in names if n.casefold() == word.casefold()]
         if not hits and protocol == "loso":
             hits = [n for n in names if _same_subject(n, word)]
+            of_dataset = [n for n in names if n.rpartition("/")[0].casefold() == word.casefold()]
+            if not hits and of_dataset:  # a dataset's name: its subjects' folds, or a LODO run, are meant
+                raise ConfigError(f"--folds {word!r} is a dataset: under LOSO its folds are its subjects: "
+                                  f"{', '.join(of_dataset)} (give them, comma-separated), or train with "
+                                  "--protocol lodo to hold the whole dataset out.")
         if len(hits) != 1:
             what = ("its folds are named after the dataset each one tests (train on the others)" if protocol == "lodo"
                     else "its folds are named dataset/subject")

@@ -79,7 +79,8 @@ def summarize_sweep(out_dir: str | Path, names: list[str], *, overrides: dict | 
     for row in rows:  # last columns: readers of the earlier ones are unchanged
         row.update(network_size(out / row["setting"]))
         described = described_by.get(row["setting"], {})
-        row.update({"n_subjects": described.get("n_subjects"), "selection": "last", "chance": described.get("chance"),
+        row.update({"n_subjects": described.get("n_subjects"), "selection": "last" if described else None,
+                    "chance": described.get("chance"),
                     "ci_rough": described.get("ci_rough")})
         row.update({k: described.get(k) for k in ("protocol", "tested_on")})  # after those: appended columns
         row["vs_chance"] = _vs_chance({**row, "vs_chance": described.get("vs_chance")})  # report.md's verdict
