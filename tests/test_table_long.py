@@ -205,14 +205,16 @@ def test_the_registration_gives_a_preset_and_the_megc_log_number_0(tmp_path):
 
 
 def _moving(root: Path, subjects=("P01", "P02"), motion=range(40, 48)) -> None:
-    """A textured 64x64 recording per subject, frames 0-89, shifted sideways during ``motion``: optical flow there."""
-    texture = (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8)
+    """A textured 64x64 recording per subject, frames 0-89, shifted sideways during ``motion``: optical flow there.
+    Each frame has a camera's faint noise: identical frames would be a frozen video, which the spotter leaves out."""
+    rng = np.random.default_rng(0)
+    texture = rng.random((64, 64)) * 255
     for subject in subjects:
         folder = root / subject / "rec1"
         folder.mkdir(parents=True)
         for n in range(90):
-            image = np.roll(texture, 3 if n in motion else 0, axis=1)
-            Image.fromarray(image).convert("RGB").save(folder / f"frame_{n:04d}.png")
+            image = np.roll(texture, 3 if n in motion else 0, axis=1) + rng.normal(0, 1.5, texture.shape)
+            Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).convert("RGB").save(folder / f"frame_{n:04d}.png")
 
 
 @pytest.mark.slow
