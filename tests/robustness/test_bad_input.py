@@ -301,13 +301,14 @@ def test_trained_folds_without_config_yaml_are_not_reused_under_another_config(t
     assert (fold / "history.csv").exists() and not (tmp_path / "run" / "config.yaml").exists()
 
 
-@pytest.mark.parametrize("argv, needle", [(["--port", "99999"], "at most 65535"),
-                                          (["--port", "-1"], "--port must be >= 0 (0: a free port"),
-                                          (["--max-upload-mb", "nan"], "finite and > 0"),
-                                          (["--result-ttl", "inf"], "finite and > 0"),
-                                          (["--max-results", "0"], "--max-results must be >= 1"),
-                                          (["--max-results-mb", "nan"], "--max-results-mb"),
-                                          (["--shutdown-timeout", "-1"], "--shutdown-timeout must be >= 0")])
+@pytest.mark.parametrize("argv, needle", [
+    (["--port", "99999"], "at most 65535"),
+    (["--port", "-1"], "--port must be >= 0 (0: a free port"),
+    (["--max-upload-mb", "nan"], "--max-upload-mb must be a finite number > 0, got nan"),
+    (["--result-ttl", "inf"], "--result-ttl must be a finite number > 0, got inf"),
+    (["--max-results", "0"], "--max-results must be >= 1"),
+    (["--max-results-mb", "nan"], "--max-results-mb"),
+    (["--shutdown-timeout", "-1"], "--shutdown-timeout must be a finite number >= 0, got -1")])
 def test_serve_options_out_of_range_are_named(tmp_path, capsys, argv, needle):
     pytest.importorskip("uvicorn")
     ckpt = small_checkpoint(tmp_path / "ckpt")

@@ -145,13 +145,25 @@ _ESCAPES = str.maketrans({"\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\
 _WINDOWS_PATH = re.compile(r"[A-Za-z]:|\\\\")
 
 
-def _strings(doc: object, key: str = "") -> list[tuple[str, str]]:
-    """(dotted key, text) of each string value in a parsed YAML document."""
-    if isinstance(doc, dict):
-        return [s for k, v in doc.items() for s in _strings(v, f"{key}.{k}" if key else str(k))]
-    if isinstance(doc, list):
-        return [s for i, v in enumerate(doc) for s in _strings(v, f"{key}[{i}]")]
-    return [(key or "the document", doc)] if isinstance(doc, str) else []
+def _strings(doc: object) -> list[tuple[str, str]]:
+    """(dotted key, text) of each string value in a parsed YAML document. A walk with a stack, each container
+    visited once: YAML anchors can make a document hold itself (``a: &x [*x]``) or nest deeper than Python recurses,
+    which the config's own checks then refuse."""
+    found, stack, seen = [], [("", doc)], set()
+    while stack:
+        key, node = stack.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            items = (node.items() if isinstance(node, dict) else
+                     ((f"[{i}]", v) for i, v in enumerate(node)))
+            children = [(f"{key}.{k}" if key and isinstance(node, dict) else f"{key}{k}" if key else str(k), v)
+                        for k, v in items]
+            stack.extend(reversed(children))
+        elif isinstance(node, str):
+            found.append((key or "the document", node))
+    return found
 
 
 _HINTS = {"found unknown escape character": _ESCAPE,

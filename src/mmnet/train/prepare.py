@@ -178,8 +178,9 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         raise DataError(why)
     alignment = clips_alignment([s for s, _ in kept])  # clips aligned two ways: refused before any training
     samples = [s for s, _ in kept]
-    run_folds = protocol_folds(samples, d.protocol)
-    only = None if folds is None else choose_folds(run_folds, folds, d.protocol)  # before a file is written in out
+    # --folds before a file is written in out (the folds themselves are made below, after the checks of out: a
+    # protocol the data cannot serve is said after "out holds another run")
+    only = None if folds is None else choose_folds(protocol_folds(samples, d.protocol), folds, d.protocol)
 
     version1 = Version1Run(out, [s for s, _ in kept], windows, d.image_size)  # asked when needed
     cfg = resolve_config(cfg)
@@ -233,7 +234,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     flows_path = None
     if cfg.model.main_input == "flow":
         flows_path = _build_flows(cache, samples, d.flow_method, progress=progress)
-    folds = run_folds
+    folds = protocol_folds(samples, d.protocol)
     rf.check_fold_folders(name for name, _, _ in folds)
     running = [] if cfg.train.final_fit == "only" else folds  # a final fit alone has no test part to lack a class
     for line in coverage_lines(scheme.classes, labels, running, scheme.name):  # said before any fold trains
