@@ -72,3 +72,14 @@ def test_a_point_thousands_separator_in_a_decimal_comma_table_is_refused(tmp_pat
     # without a decimal comma in the table, '12.000' is frame 12 as before
     spots.write_text("vid,onset,offset,type\nv1,12.000,20,me\n", encoding="utf-8")
     assert [i.onset for i in read_spotting_csv(spots)["v1"]] == [12]
+
+
+def test_a_workbooks_number_cells_are_numbers_beside_a_decimal_comma_text_cell(tmp_path):
+    # a number cell 1.234 is no text a locale wrote: only text tables' cells are read by the table-wide rule
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in (["vid", "onset", "offset", "type", "score"], ["v1", 10, 20, "me", 1.234], ["v1", 30, 40, "me", "0,5"]):
+        book.active.append(row)
+    book.save(tmp_path / "spots.xlsx")
+    assert [i.score for i in read_spotting_csv(tmp_path / "spots.xlsx")["v1"]] == [1.234, 0.5]

@@ -115,8 +115,12 @@ def _checked_rows(path: Path, reader: csv.DictReader, header: Sequence[str],
                  if name is not None}
         if any(cells.values()):  # a row of empty cells (a spreadsheet's trailing ",,,") holds nothing
             rows.append((n, cells))
-    # the whole table first: '1.000' is 1000 in a table that writes decimal commas, wherever the first one stands
-    if why := dot_thousands([[c[k] for k in _NUMBER_CELLS if k in c] for _, c in rows], [n for n, _ in rows]):
+    # the whole table first: '1.000' is 1000 in a text table that writes decimal commas, wherever the first one
+    # stands (a spreadsheet's number cells hold numbers, not text: as the data loaders read workbooks)
+    from .sheet_text import spreadsheet_kind
+
+    numbers = [[c[k] for k in _NUMBER_CELLS if k in c] for _, c in rows]
+    if spreadsheet_kind(path) is None and (why := dot_thousands(numbers, [n for n, _ in rows])):
         raise AnnotationError(f"'{path}' {why}.")
     yield from rows
 
