@@ -10,6 +10,7 @@ import re
 import pytest
 
 from mmnet.cli import main
+from mmnet.data.folds import protocol_folds
 from mmnet.errors import ConfigError
 from mmnet.train.fold_choice import choose_folds
 
@@ -92,6 +93,22 @@ def test_a_fold_that_is_not_there_is_refused_before_a_file_is_written_in_out(tmp
     assert "'sub09' names no fold of this LOSO run" in capsys.readouterr().err
     assert not [p.name for p in run.glob("*") if p.name not in {"mmnet.log", "status.json"}]
     assert not list((tmp_path / "cache").glob("**/*.npy"))  # refused before the frames were decoded
+
+
+def test_train_folds_makes_the_protocols_folds_once(tmp_path, monkeypatch):
+    # the folds that refuse a mistyped --folds before decoding are the run's folds: not made again after it
+    from mmnet.config import load_config
+    from mmnet.train import prepare
+
+    from .fakes import write_casme2
+
+    made = []
+    monkeypatch.setattr(prepare, "protocol_folds", lambda *a: made.append(a) or protocol_folds(*a))
+    cfg = load_config(None, [f"data.root={write_casme2(tmp_path / 'CASME2', junk=False)}", "data.dataset=casme2",
+                             f"data.cache_dir={tmp_path / 'cache'}", "data.on_bad_sample=skip", *TINY])
+    run = prepare.prepare_run(cfg, tmp_path / "run", progress=False, measure=False, folds=["02"])
+    assert run.only == ("casme2/02",) and "casme2/01" in [name for name, _, _ in run.folds]
+    assert len(made) == 1
 
 
 def test_a_subject_of_two_datasets_asks_for_the_dataset():

@@ -5,6 +5,11 @@ folder into place, so the marker exists exactly when the clip is complete. It ho
 that shape the crops and the clip's record (frames, alignment, warnings). A rerun therefore skips
 only clips prepared with the same settings and keeps their records, and never counts as done, nor
 replaces with --force, a folder it did not write (such as the ``Cropped/`` that CASME II ships).
+
+Since mmnet 0.2.0 the marker also records its ``format`` (``MARKER_FORMAT``) and the ``mmnet_version`` that
+prepared the clip; a marker without them (an earlier mmnet's) has the same layout and is read as format 1. A
+marker of a newer format is not counted as prepared with the same settings: a rerun leaves it as it is and says
+which mmnet wrote it.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from pathlib import Path
 from ..media import PREPARED_MARKER
 from ..utils import atomic_write_text
 
-__all__ = ["FolderState", "folder_state", "is_prepared", "read_marker", "read_record", "read_settings",
-           "settings_change", "write_marker"]
+__all__ = ["MARKER_FORMAT", "FolderState", "folder_state", "is_prepared", "marker_origin", "read_marker",
+           "read_record", "read_settings", "settings_change", "write_marker"]
+
+#: The marker's layout; bump it when an earlier mmnet would misread a marker (docs/contributing.md's format table).
+MARKER_FORMAT = 1
 
 
 class FolderState(Enum):
@@ -38,8 +46,11 @@ def _normalised(settings: dict) -> dict:
 
 
 def write_marker(folder: Path, settings: dict, record: dict) -> None:
-    atomic_write_text(folder / PREPARED_MARKER,
-                      json.dumps({"written_by": "mmnet prepare", "settings": settings, "record": record}) + "\n")
+    from ..version import __version__
+
+    atomic_write_text(folder / PREPARED_MARKER, json.dumps(
+        {"written_by": "mmnet prepare", "format": MARKER_FORMAT, "mmnet_version": __version__, "settings": settings,
+         "record": record}) + "\n")
 
 
 def is_prepared(folder: Path) -> bool:
@@ -62,6 +73,15 @@ def read_marker(folder: Path) -> tuple[dict | None, dict]:
             record if isinstance(record, dict) else {})
 
 
+def marker_origin(folder: Path) -> tuple[int, str | None]:
+    """(the marker's format, the mmnet version that prepared the clip) of ``folder``: (1, None) for a marker of an
+    mmnet before 0.2.0, which recorded neither, and for an unreadable one."""
+    data = _read(folder) or {}
+    fmt, version = data.get("format", 1), data.get("mmnet_version")
+    return (fmt if isinstance(fmt, int) and not isinstance(fmt, bool) else 1,
+            version if isinstance(version, str) else None)
+
+
 def read_record(folder: Path) -> dict:
     """The clip's record as written with it (n_frames, alignment, warnings and, since mmnet 0.2, face_watch:
     ``mmnet.preprocess.face_watch.FaceWatch.record``); {} when unreadable."""
@@ -81,6 +101,10 @@ def settings_change(folder: Path, settings: dict) -> str:
     data = _read(folder)
     if data is None or not isinstance(data.get("settings"), dict):
         return f"its {PREPARED_MARKER} cannot be read"
+    fmt, version = marker_origin(folder)
+    if fmt > MARKER_FORMAT:  # its settings may mean other crops than this mmnet's of the same names
+        return (f"a newer mmnet ({version or 'version not recorded'}) prepared it: its {PREPARED_MARKER} is of format "
+                f"{fmt}, this mmnet reads format {MARKER_FORMAT}; upgrade mmnet to reuse it")
     old, new = {**_EARLIER_DEFAULTS, **data["settings"]}, _normalised(settings)
     return ", ".join(f"{k} {old.get(k, _UNRECORDED.get(k))} (now {v})" for k, v in new.items() if old.get(k) != v)
 

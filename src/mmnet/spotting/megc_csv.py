@@ -13,13 +13,12 @@ expression (the truth then counts the false positives there); a row with every c
 from __future__ import annotations
 
 import csv
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_dict_reader, csv_error_detail, read_utf8
-from ..data.decimal_comma import thousands_like, value_said
+from ..data.decimal_comma import dot_thousands, number_text, value_said
 from ..errors import AnnotationError
 from .intervals import Interval, parse_type
 
@@ -34,6 +33,8 @@ SCORE_COLUMNS = ("score", "confidence", "conf", "prob", "probability")
 _CSV_COLUMNS = ("vid", "video", "subject", "onset", "apex", "offset", "type", "emotion", *SCORE_COLUMNS)
 # the cells of an interval: all empty (the video named) lists a video without expression
 _INTERVAL_CELLS = ("onset", "apex", "offset", "type", "emotion", "score")
+# the cells read as numbers (a table-long row's own frame rate among them), where a table's decimal commas show
+_NUMBER_CELLS = ("onset", "apex", "offset", "score", "fps")
 
 
 def utf8_text(path: Path) -> str:
@@ -106,13 +107,22 @@ def _checked_rows(path: Path, reader: csv.DictReader, header: Sequence[str],
         also = "".join(f" (nor {alt!r}, which is read as {name})" for alt, name in aliases.items() if name in missing)
         raise AnnotationError(f"'{path}': no column(s) {missing}{also}; its header is {reader.fieldnames}. Expected "
                               f"{','.join(header)}.{_spot_output_hint(path, fields) or _times_hint(fields)}")
+    rows = []
     for row in reader:
         n = reader.line_num  # the row's (last) line in the file, as an editor or spreadsheet numbers it: a blank line
         # is skipped by DictReader but counted there
         cells = {rename.get(k := name.strip().lower(), k): (v or "").strip() for name, v in row.items()
                  if name is not None}
         if any(cells.values()):  # a row of empty cells (a spreadsheet's trailing ",,,") holds nothing
-            yield n, cells
+            rows.append((n, cells))
+    # the whole table first: '1.000' is 1000 in a text table that writes decimal commas, wherever the first one
+    # stands (a spreadsheet's number cells hold numbers, not text: as the data loaders read workbooks)
+    from .sheet_text import spreadsheet_kind
+
+    numbers = [[c[k] for k in _NUMBER_CELLS if k in c] for _, c in rows]
+    if spreadsheet_kind(path) is None and (why := dot_thousands(numbers, [n for n, _ in rows])):
+        raise AnnotationError(f"'{path}' {why}.")
+    yield from rows
 
 
 def _spot_output_hint(path: Path, fields: Sequence[str]) -> str:
@@ -147,20 +157,21 @@ _FRAMES_FIX = ("frame numbers are whole numbers counted from 1 (MEGC's) or from 
                "correct the row")
 
 
-def decimal_number(text: str, where: str, name: str, what: str = "a number", fix: str = "") -> float:
-    """The number a cell writes, '0.87' or with a decimal comma '0,87'; a named error for anything else, and for a
-    comma that may be a thousands separator ('1,000': the data loaders' rule, mmnet.data.decimal_comma)."""
-    if thousands_like(text):
+def decimal_number(text: str, where: str, name: str, what: str = "a number", fix: str = "",
+                   exponent: bool = True) -> float:
+    """The finite number a cell writes, '0.87' or with a decimal comma '0,87' (what a ';'-separated CSV of a
+    localized Excel holds), with an exponent where ``exponent`` ('1e-05', '2,5E-03'); a named error for anything
+    else, and for a comma that may be a thousands separator ('1,000'): the data loaders' rule,
+    ``mmnet.data.decimal_comma.number_text``."""
+    value = number_text(text, exponent=exponent)
+    if value is None:
         raise AnnotationError(f"{where}: {value_said(name, text)} is not {what}{fix}.")
-    # a decimal comma ('0,87', '46,0'): what a ';'-separated CSV of a localized Excel holds
-    try:
-        return float(text.replace(",", ".", 1) if re.fullmatch(r"[+-]?\d*,\d+|[+-]?\d+,\d*", text) else text)
-    except ValueError:
-        raise AnnotationError(f"{where}: {name} {text!r} is not {what}{fix}.") from None
+    return value
 
 
 def _int(text: str, where: str, name: str) -> int:
-    value = decimal_number(text, where, name, "a frame number", f": {_FRAMES_FIX}")
+    # no exponent: a spreadsheet writes a frame number as '1.23457E+05' only once it has rounded it
+    value = decimal_number(text, where, name, "a frame number", f": {_FRAMES_FIX}", exponent=False)
     if not value.is_integer():
         raise AnnotationError(f"{where}: {name} {text!r} is not a whole frame number: {_FRAMES_FIX}.")
     return int(value)
@@ -174,10 +185,9 @@ def _interval(row: dict[str, str], where: str, type_: str, label: str | None) ->
     if onset < 0:  # frame 0 stays: a frame folder's files numbered from 0
         raise AnnotationError(f"{where}: the interval {onset}..{offset} starts before frame 0: {_FRAMES_FIX}.")
     score = row.get("score") or None
-    value = None if score is None else decimal_number(score, where, "score", "a number")
-    if value is not None and not math.isfinite(value):  # NaN would rank unpredictably in the one-to-one matching
-        raise AnnotationError(f"{where}: score {score!r} is not a finite number; leave the cell empty for a "
-                              "prediction without a score.")
+    # NaN would rank unpredictably in the one-to-one matching: refused with the rest
+    value = None if score is None else decimal_number(score, where, "score", "a finite number",
+                                                      "; leave the cell empty for a prediction without a score")
     # an apex and a table-long row's frame rate are kept (agree --write-truth writes them); scoring ignores both
     apex = _apex(row.get("apex") or "", onset, offset)
     fps = (row.get("fps") or "").strip()
@@ -187,9 +197,8 @@ def _interval(row: dict[str, str], where: str, type_: str, label: str | None) ->
 def _apex(text: str, onset: int, offset: int) -> int | None:
     """The apex cell as a frame number within onset..offset; anything else (empty, '-1', '/', a frame outside the
     interval, as some datasets' tables mark an unknown apex) is no apex: the cell was never used for scoring."""
-    try:
-        value = float(text)
-    except ValueError:
+    value = number_text(text)  # '13,0' as the frame cells read it
+    if value is None:
         return None
     return int(value) if value.is_integer() and onset <= value <= offset else None
 

@@ -157,8 +157,10 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
             skipped.append((sample.sample_id, exc.problem))  # skip was chosen: the reason, not the advice
     if why := classes_left(load, scheme, [c for _, c in kept], skipped, dataset=d.dataset):  # before the cache
         raise DataError(why)
-    if folds is not None:  # a mistyped --folds refused before the dataset is decoded (chosen again once it is)
-        choose_folds(protocol_folds([s for s, _ in kept], d.protocol), folds, d.protocol)
+    run_folds, only = None, None  # the protocol's folds, made once (again only if decoding leaves samples out)
+    if folds is not None:  # a mistyped --folds refused before the dataset is decoded
+        run_folds = protocol_folds([s for s, _ in kept], d.protocol)
+        only = choose_folds(run_folds, folds, d.protocol)
     if rf.trained_folds(out):  # refused before the whole dataset is decoded into a cache entry of this version
         Version1Run(out, [s for s, _ in kept], windows, d.image_size)()
     while True:
@@ -178,9 +180,12 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
         raise DataError(why)
     alignment = clips_alignment([s for s, _ in kept])  # clips aligned two ways: refused before any training
     samples = [s for s, _ in kept]
-    # --folds before a file is written in out (the folds themselves are made below, after the checks of out: a
-    # protocol the data cannot serve is said after "out holds another run")
-    only = None if folds is None else choose_folds(protocol_folds(samples, d.protocol), folds, d.protocol)
+    # --folds chosen again before a file is written in out where frames that would not decode left samples out
+    # (without --folds the folds are made below, after the checks of out: a protocol the data cannot serve is said
+    # after "out holds another run")
+    if run_folds is not None and sum(len(test) for _, _, test in run_folds) != len(samples):
+        run_folds = protocol_folds(samples, d.protocol)
+        only = choose_folds(run_folds, folds, d.protocol)
 
     version1 = Version1Run(out, [s for s, _ in kept], windows, d.image_size)  # asked when needed
     cfg = resolve_config(cfg)
@@ -234,7 +239,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     flows_path = None
     if cfg.model.main_input == "flow":
         flows_path = _build_flows(cache, samples, d.flow_method, progress=progress)
-    folds = protocol_folds(samples, d.protocol)
+    folds = run_folds if run_folds is not None else protocol_folds(samples, d.protocol)
     rf.check_fold_folders(name for name, _, _ in folds)
     running = [] if cfg.train.final_fit == "only" else folds  # a final fit alone has no test part to lack a class
     for line in coverage_lines(scheme.classes, labels, running, scheme.name):  # said before any fold trains

@@ -1,0 +1,44 @@
+"""`mmnet prepare`'s marker records its format and the mmnet that prepared the clip; earlier markers stay read."""
+
+from __future__ import annotations
+
+import json
+
+import mmnet
+from mmnet.media import PREPARED_MARKER
+from mmnet.preprocess.marker import (
+    MARKER_FORMAT,
+    FolderState,
+    folder_state,
+    marker_origin,
+    settings_change,
+    write_marker,
+)
+
+SETTINGS = {"size": 128, "eye_y": 0.38, "landmarks": 68}
+RECORD = {"n_frames": 3, "alignment": None, "warnings": []}
+
+
+def test_the_marker_names_its_format_and_the_mmnet_that_prepared_the_clip(tmp_path):
+    write_marker(tmp_path, SETTINGS, RECORD)
+    data = json.loads((tmp_path / PREPARED_MARKER).read_text(encoding="utf-8"))
+    assert (data["format"], data["mmnet_version"]) == (MARKER_FORMAT, mmnet.__version__)
+    assert marker_origin(tmp_path) == (MARKER_FORMAT, mmnet.__version__)
+    assert folder_state(tmp_path, SETTINGS) is FolderState.DONE
+
+
+def test_an_earlier_mmnets_marker_without_them_is_read_as_before(tmp_path):
+    (tmp_path / PREPARED_MARKER).write_text(json.dumps(
+        {"written_by": "mmnet prepare", "settings": {"size": 128, "eye_y": 0.38}, "record": RECORD}))
+    assert marker_origin(tmp_path) == (1, None)
+    assert folder_state(tmp_path, SETTINGS) is FolderState.DONE  # landmarks: the earlier markers' 68
+
+
+def test_a_newer_marker_format_is_not_taken_for_the_same_settings(tmp_path):
+    (tmp_path / PREPARED_MARKER).write_text(json.dumps(
+        {"written_by": "mmnet prepare", "format": MARKER_FORMAT + 1, "mmnet_version": "9.1.0", "settings": SETTINGS,
+         "record": RECORD}))
+    assert folder_state(tmp_path, SETTINGS) is FolderState.OTHER_SETTINGS
+    said = settings_change(tmp_path, SETTINGS)
+    assert "a newer mmnet (9.1.0) prepared it" in said and f"format {MARKER_FORMAT + 1}" in said
+    assert "upgrade mmnet" in said
