@@ -188,3 +188,11 @@ def test_a_29_97_fps_video_s_file_is_read_with_fps_30(truth, tmp_path, capsys):
                   Interval(1800, 1830, 1874, "macro"), Interval(30000, 30010, 30040, "macro"))
     counts, _ = _counts(capsys, truth, path, "--fps", "30")
     assert counts["overall"] == (2, 1, 0)
+
+
+def test_an_intervals_csv_frame_written_with_an_exponent_is_refused(truth, tmp_path, capsys):
+    # a spreadsheet writes '3.9E+02' only once it has rounded the frame: refused as in MEGC CSVs, not read as 390
+    path = _intervals_csv(tmp_path)
+    path.write_text(path.read_text().replace(",390,", ",3.9E+02,", 1))
+    assert main(["score-spots", str(truth), str(path)]) != 0
+    assert "3.9E+02" in capsys.readouterr().err

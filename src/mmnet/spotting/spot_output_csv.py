@@ -40,14 +40,15 @@ def is_spot_output(fields: list[str]) -> bool:
     return "frame_numbering" in fields or any(s in fields for s in _SECONDS)
 
 
-def _number(text: str, where: str, name: str) -> float | None:
+def _number(text: str, where: str, name: str, exponent: bool = True) -> float | None:
     """A cell's number (a decimal comma read as MEGC CSVs' are), None for an empty cell."""
     text = (text or "").strip()
-    return decimal_number(text, where, name) if text else None
+    return decimal_number(text, where, name, exponent=exponent) if text else None
 
 
 def _frame(text: str, where: str, name: str) -> int:
-    value = _number(text, where, name)
+    # no exponent, as in MEGC CSVs' frame cells: '1.23457E+05' is a number a spreadsheet has rounded
+    value = _number(text, where, name, exponent=False)
     if value is None or not value.is_integer():
         raise AnnotationError(f"{where}: {name} {text!r} is not a whole frame number.")
     return int(value)
