@@ -34,7 +34,9 @@ def test_matched_pairs_become_the_truth(coders, tmp_path, capsys, how, spans):
     err = capsys.readouterr().err
     # s02's intervals are unmatched: a disagreement, not truth, and s02 is no recording without an expression
     rate = "29.97002997"
-    assert _rows(out) == [("", "s01", *spans[0], "micro", "", rate, ""), ("", "s03", *spans[1], "micro", "", rate, "")]
+    # the last two columns: the coders who marked each interval, and those who hold its video
+    assert _rows(out) == [("", "s01", *spans[0], "micro", "", rate, "", "2", "2"),
+                          ("", "s03", *spans[1], "micro", "", rate, "", "2", "2")]
     assert "left out, unmatched: 2 interval(s) of A, 1 of B" in err and "1 video(s) holding only those (s02)" in err
     assert "fill in its subject column" in err
 
@@ -44,13 +46,13 @@ def test_str_csvs_give_the_subject_and_types_limit_the_first_coders(tmp_path, ca
     a.write_text("subject,video,onset,offset,type,emotion\nP01,s01,10,20,micro,happy\nP01,s01,30,90,macro,\n")
     b.write_text("subject,video,onset,offset,type,emotion\nP01,s01,11,20,micro,happy\n")
     assert main(["agree", str(a), str(b), "--write-truth", str(out), "--truth", "first", "--types", "micro"]) == 0
-    assert _rows(out) == [("P01", "s01", "10", "20", "micro", "", "", "happy")]  # the emotion kept
+    assert _rows(out) == [("P01", "s01", "10", "20", "micro", "", "", "happy", "", "")]  # the emotion kept
     assert "fill in its subject column" not in capsys.readouterr().err
     assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro", "--overwrite"]) == 0
-    assert _rows(out) == [("P01", "s01", "11", "20", "micro", "", "", "happy")]  # both coders' emotion
+    assert _rows(out) == [("P01", "s01", "11", "20", "micro", "", "", "happy", "2", "2")]  # both coders' emotion
     b.write_text(b.read_text().replace("happy", "surprise"))
     assert main(["agree", str(a), str(b), "--write-truth", str(out), "--types", "micro", "--overwrite"]) == 0
-    assert _rows(out)[0][-1] == ""  # two emotions: none is the truth's
+    assert _rows(out)[0][7] == ""  # two emotions: none is the truth's
 
 
 def test_the_first_coders_intervals_alone(coders, tmp_path, capsys):
@@ -87,8 +89,8 @@ def test_apex_and_the_tables_frame_rate_are_kept(tmp_path, capsys):
     lab.write_text("subject,video,onset,offset,type,apex,fps,emotion\nP01,P01/s1,412,425,micro,418,30,happiness\n"
                    "P01,P01/s2,10,20,micro,-1,30,\n")  # -1: an unknown apex, as some tables mark it
     assert main(["agree", str(lab), "--write-truth", str(out), "--truth", "first"]) == 0
-    assert _rows(out) == [("P01", "P01/s1", "412", "425", "micro", "418", "30", "happiness"),
-                          ("P01", "P01/s2", "10", "20", "micro", "", "30", "")]
+    assert _rows(out) == [("P01", "P01/s1", "412", "425", "micro", "418", "30", "happiness", "", ""),
+                          ("P01", "P01/s2", "10", "20", "micro", "", "30", "", "", "")]
     assert "no frame rate" not in capsys.readouterr().err
     # a matched pair: the apex both coders gave (within the span written); two different apexes give none
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
@@ -124,7 +126,8 @@ def test_union_merges_overlapping_intervals_and_emotions_disputed_are_counted(tm
     a.write_text("subject,video,onset,offset,type,emotion\nP1,v1,10,20,micro,happy\nP1,v1,21,30,micro,sad\n")
     b.write_text("subject,video,onset,offset,type,emotion\nP1,v1,10,19,micro,happy\nP1,v1,15,30,micro,fear\n")
     assert main(["agree", str(a), str(b), "--write-truth", str(out), "--truth", "union"]) == 0
-    assert [r[2:5] + r[-1:] for r in _rows(out)] == [("10", "30", "micro", "")]  # one interval, not two overlapping
+    # one interval, not two overlapping
+    assert [r[2:5] + r[7:] for r in _rows(out)] == [("10", "30", "micro", "", "2", "2")]
     err = capsys.readouterr().err
     assert "1 overlapping union interval(s) of one type merged" in err
     assert "1 matched pair(s) written without the emotion" in err

@@ -30,19 +30,30 @@ def _spans(path) -> list[tuple]:
     return [(r["video"], int(r["onset"]), int(r["offset"])) for r in csv.DictReader(path.open())]
 
 
-@pytest.mark.parametrize("how, spans, left", [
+@pytest.mark.parametrize("how, spans, left, coders", [
     # more than half (2 of 3): a group of two or three; its frames marked by two coders at least
     ("majority", [("v1", 11, 20), ("v1", 102, 128), ("v1", 301, 310), ("v2", 52, 60)],
-     "1 interval(s) of A, 1 of B, 1 of C"),
+     "1 interval(s) of A, 1 of B, 1 of C", [3, 2, 2, 2]),
     # all three: the one group of three; v2 holds no such group, left out (no recording without an expression)
-    ("intersection", [("v1", 12, 19)], "3 interval(s) of A, 3 of B, 3 of C"),
-    ("union", [("v1", 10, 22)], "3 interval(s) of A, 3 of B, 3 of C"),
+    ("intersection", [("v1", 12, 19)], "3 interval(s) of A, 3 of B, 3 of C", [3]),
+    ("union", [("v1", 10, 22)], "3 interval(s) of A, 3 of B, 3 of C", [3]),
 ])
-def test_three_coders_truth(three, tmp_path, capsys, how, spans, left):
+def test_three_coders_truth(three, tmp_path, capsys, how, spans, left, coders):
     out = tmp_path / "truth.csv"
     assert main(["agree", *map(str, three), "--fps", "25", "--write-truth", str(out), "--truth", how]) == 0
     err = capsys.readouterr().err
     assert _spans(out) == spans
+    # per interval, the coders who marked it and those holding its video: the last two columns, after table-long's
+    with out.open() as f:
+        header, *rows = list(csv.reader(f))
+    assert header == ["subject", "video", "onset", "offset", "type", "apex", "fps", "emotion", "coders",
+                      "video_coders"]
+    assert [(int(r[-2]), int(r[-1])) for r in rows] == [(n, 3) for n in coders]
+    # still read as a coder's file and as the truth score-spots scores against
+    assert main(["agree", str(out), str(three[0]), "--fps", "25", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["score-spots", str(three[0]), str(out), "--json"]) == 0
+    capsys.readouterr()
     assert f"left out, unmatched by {'more than half' if how == 'majority' else 'all'} of the coders: {left}" in err
     agreed = "agreed by 3 of 3 coders: 1, 2 of 3 coders: 3" if how == "majority" else "agreed by 3 of 3 coders: 1;"
     assert agreed in err
@@ -107,3 +118,36 @@ def test_four_coders_majority_needs_three(tmp_path, capsys):
     # A, B and C (3 of 4) on 10..22, the frames three of them marked: 12..20; A and B alone (2 of 4) are no majority
     assert _spans(out) == [("v", 12, 20)]
     assert "agreed by 3 of 4 coders: 1" in err and "1 interval(s) of A, 1 of B, 0 of C, 1 of D" in err
+
+
+def test_a_video_no_coder_marked_has_its_coders_and_no_interval(tmp_path, capsys):
+    paths = []
+    for name, onset in zip("ABC", (10, 11, 12)):
+        paths.append(tmp_path / f"{name}.csv")
+        paths[-1].write_text(f"vid,onset,offset,type\nv1,{onset},{onset + 10},me\nv2,,,\n")
+    out = tmp_path / "truth.csv"
+    assert main(["agree", *map(str, paths), "--write-truth", str(out), "--truth", "majority"]) == 0
+    capsys.readouterr()
+    assert [(r["video"], r["onset"], r["coders"], r["video_coders"]) for r in csv.DictReader(out.open())] == [
+        ("v1", "11", "3", "3"), ("v2", "", "", "3")]  # v1: the frames two coders marked, 11..21
+
+
+def test_the_written_truth_with_its_coder_columns_loads_as_a_table_long_dataset(tmp_path, capsys):
+    from mmnet.data import load_dataset
+
+    from .fakes import write_frames
+
+    paths = []
+    for name, onset in zip("ABC", (10, 11, 12)):
+        paths.append(tmp_path / f"{name}.csv")
+        paths[-1].write_text(f"vid,onset,offset,type\nP01/rec1,{onset},{onset + 10},me\n")
+    root = tmp_path / "lab"
+    write_frames(root / "P01/rec1", range(1, 41), "frame_{:04d}.jpg".format)
+    out = root / "intervals.csv"
+    assert main(["agree", *map(str, paths), "--fps", "30", "--write-truth", str(out), "--truth", "majority"]) == 0
+    capsys.readouterr()
+    out.write_text(out.read_text().replace("\n,P01/rec1", "\nP01,P01/rec1"))  # the subject, filled in
+    load = load_dataset("table-long", root)
+    assert not load.issues, [i.message for i in load.issues]
+    (video,) = load.videos
+    assert [(i.onset, i.offset, i.type) for i in video.intervals] == [(11, 21, "micro")] and video.fps == 30.0

@@ -202,7 +202,7 @@ def png_bytes(image):
     ("clip.zip", "absolute", 400, ["outside the archive"]),
     ("clip.zip", "link", 400, ["is a link"]),
     ("clip.zip", "bomb", 413, ["zip bombs"]),
-    ("clip.zip", "not-frames", 415, ["not frames", "readme.txt"]),
+    ("clip.zip", "only-not-frames", 415, ["no image", "2 other file(s)", "readme.txt", "notes.docx"]),
     ("clip.zip", "two-folders", 415, ["2 folders"]),
     ("clip.zip", "empty-zip", 415, ["no image"]),
     ("clip.zip", "bad-frame", 422, ["img2.png", "can be decoded"]),
@@ -218,7 +218,7 @@ def test_bad_uploads_get_a_sentence_and_the_server_keeps_serving(client, frames,
         "absolute": zip_with([("/etc/img1.png", png_bytes(image))]),
         "link": zip_with([(link_entry("img1.png"), b"/etc/passwd")]),
         "bomb": zip_with([("img1.png", b"\0" * 5_000_000)]),
-        "not-frames": zip_with([("img1.png", png_bytes(image)), ("readme.txt", b"x")]),
+        "only-not-frames": zip_with([("readme.txt", b"x"), ("notes.docx", b"y")]),
         "two-folders": zip_with([("a/img1.png", png_bytes(image)), ("b/img2.png", png_bytes(image))]),
         "empty-zip": zip_with([("__MACOSX/._img1.png", b"x")]),
         "bad-frame": zip_with([("img1.png", png_bytes(image)), ("img2.png", b"\x89PNG broken")]),
@@ -265,6 +265,35 @@ def test_a_zip_made_on_windows_skips_what_the_command_line_never_reads_as_a_fram
     for name in ("Img1.png", "Img2.png", *(n.replace("\\", "/").split("/")[-1] for n in junk)):
         (folder / name).write_bytes(image)
     assert [n for n, _ in list_frames(folder)[0]] == [1, 2]
+
+
+def with_files(archive: bytes, entries) -> bytes:
+    buf = io.BytesIO(archive)
+    with zipfile.ZipFile(buf, "a") as out:
+        for name, data in entries:
+            out.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_a_zips_files_that_are_not_frames_are_left_out_as_the_command_line_does_and_named(client, frames):
+    extra = [("clip/readme.txt", b"coded by A"), ("clip/notes.docx", b"not a frame")]
+    plain = client.post("/api/predict", files={"file": ("clip.zip", zip_bytes(frames), "application/zip")}).json()
+    r = client.post("/api/predict", files={"file": ("clip.zip", with_files(zip_bytes(frames), extra),
+                                                    "application/zip")})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    # the same frames, the same prediction; the files left out are named, not dropped unsaid
+    assert got["probabilities"] == pytest.approx(plain["probabilities"], abs=1e-6)
+    assert (got["onset"], got["apex"]) == (plain["onset"], plain["apex"])
+    assert got["warnings"][:-1] == plain["warnings"] and got["warning"] == "; ".join(got["warnings"])
+    assert "2 file(s) that are not frames ('clip/readme.txt', 'clip/notes.docx') were left out" in got["warnings"][-1]
+    r = client.post("/api/recordings", files={"file": ("frames.zip", with_files(zip_bytes(synth_frames(n=12)), extra))},
+                    data={"fps": "200"})
+    state = wait_for(client, r.json()["id"])
+    assert state["status"] == "done", state
+    notes = client.get(f"/api/jobs/{state['id']}/result").json()["notes"]
+    assert any("'clip/readme.txt', 'clip/notes.docx'" in note for note in notes), notes
+    assert leftovers(client) == []
 
 
 def test_the_csv_download_is_named_after_the_upload(client, clip_mp4, frames):

@@ -213,3 +213,34 @@ def test_spots_eaf_reads_back_as_the_frames_of_its_spotting_csv_and_intervals_cs
     # every interval matched (none left without its pair), each at the frames it was written with
     assert len(rows) == 3 and all(r["iou"] for r in rows), rows
     assert {(r["onset_diff"], r["offset_diff"]) for r in rows} == {("0", "0")}, rows
+
+
+def test_media_url_is_written_as_elan_writes_and_reads_it():
+    from mmnet.spotting.elan import media_url
+
+    # ELAN finds the video by the path after 'file:' as it stands (no percent-decoding): the path stays unescaped
+    assert media_url("/data/P01 session #1 (50%).mp4") == "file:///data/P01 session #1 (50%).mp4"
+    assert media_url("C:/Users/lab/v.mp4") == "file:///C:/Users/lab/v.mp4"
+    assert media_url("//server/share/v.mp4") == "file://server/share/v.mp4"  # a network share: ELAN's two slashes
+
+
+@pytest.mark.parametrize("name", ["P01 session #1 (50%).mp4", "P01 take%41 #2.mp4"])
+def test_a_video_name_with_spaces_hash_and_percent_reads_back_as_its_own_id(tmp_path, name):
+    from mmnet.spotting.coder_elan import read_eaf
+
+    video = tmp_path / "videos" / name
+    video.parent.mkdir()
+    video.write_bytes(b"a video")
+    result = _result(str(video), 30.0, [Interval(40, 44, 55, "micro", score=0.25)])
+    text = spots_eaf(_data(result), media=video, folder=tmp_path / "out").decode("utf-8")
+    media = ET.fromstring(text).find("HEADER/MEDIA_DESCRIPTOR")
+    assert media.get("MEDIA_URL") == "file://" + video.resolve().as_posix()
+    assert media.get("RELATIVE_MEDIA_URL") == f"../videos/{name}"
+    # no mmnet-video-id property (an earlier spots.eaf, or one edited): the media names the video, absolute or
+    # relative alone, with the name's '#', '%' and '%41' its own
+    without_absolute = text.replace(f'MEDIA_URL="{media.get("MEDIA_URL")}"', "", 1)
+    assert 'MEDIA_URL="file:' not in without_absolute.replace("RELATIVE_MEDIA_URL", "")
+    for document in (text, without_absolute):
+        annotations, source, declared = read_eaf(tmp_path / "out" / "spots.eaf", document, None)
+        assert declared == name[:-4] and "MEDIA_URL" in source
+        assert {a.video for a in annotations} == {name[:-4]}

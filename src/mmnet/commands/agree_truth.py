@@ -1,7 +1,8 @@
 """`mmnet agree --write-truth FILE`: the coders' intervals as ground truth in the table-long dataset's
 ``intervals.csv`` layout (subject,video,onset,offset,type,apex,fps,emotion; frame numbers as the frame files of a folder
-numbered from 1 are named, MEGC's), so that coders' ELAN or BORIS files become what `mmnet train-spotter
-table-long` and `score-spots --dataset table-long` read.
+numbered from 1 are named, MEGC's; then coders and video_coders, how many coders marked each interval and how many
+hold its video, which readers of table-long pass over), so that coders' ELAN or BORIS files become what
+`mmnet train-spotter table-long` and `score-spots --dataset table-long` read.
 
 ``--truth intersection`` (default), ``union`` or ``majority``: one interval per group of intervals that the coders
 holding a video matched, every two of them a matched pair (``spotting.agreement_groups``): all of the coders
@@ -33,7 +34,9 @@ from pathlib import Path
 from .score_spots_hints import shown
 
 TRUTHS = ("intersection", "union", "majority", "first")
-COLUMNS = ("subject", "video", "onset", "offset", "type", "apex", "fps", "emotion")
+# coders: how many coders marked the interval (its group's), video_coders: how many held its video (of --truth
+# intersection, union and majority; empty for first): last, so that a reader of the first eight reads on
+COLUMNS = ("subject", "video", "onset", "offset", "type", "apex", "fps", "emotion", "coders", "video_coders")
 
 
 def _rate(fps) -> str:
@@ -87,14 +90,15 @@ def _count(counts: dict, kept, items: list, two: bool, what: str) -> None:
 
 
 def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict, types) -> tuple[dict, str]:
-    """video -> [(onset, offset, type, apex, emotion, fps)] of the truth ``how`` says (of ``types``), and a note on
-    what was left out."""
+    """video -> [(onset, offset, type, apex, emotion, fps, coders, video_coders)] of the truth ``how`` says (of
+    ``types``; the coders who marked the interval and those who hold its video, None for ``first``), a note on what
+    was left out, and video -> its coders (None for ``first``)."""
     from ..spotting.agreement_groups import coder_groups, voted_span
 
     if how == "first":
-        out = {v: sorted(((x.onset, x.offset, x.type, x.apex, x.label, _fps(x)) for x in items if x.type in types),
-                         key=_span) for v, items in files[0].items()}
-        return out, ""
+        out = {v: sorted(((x.onset, x.offset, x.type, x.apex, x.label, _fps(x), None, None) for x in items
+                          if x.type in types), key=_span) for v, items in files[0].items()}
+        return out, "", {}
     videos = list(dict.fromkeys(v for both in shared.values() for v in both))
     out = {v: [] for v in videos}
     holders = {v: sum(v in f for f in files) for v in videos}
@@ -117,14 +121,14 @@ def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict, types) ->
         _count(given, label, [x.label for x in items], two_labels, "emotion")
         _count(given, apex, [x.apex for x in items], two_apexes, "apex")
         own = next((_fps(x) for x in items if _fps(x)), None)
-        out[group.video].append((*span, group.type, apex, label, own))
+        out[group.video].append((*span, group.type, apex, label, own, group.coders, holders[group.video]))
         key = (group.coders, holders[group.video])
         agreed[key] = agreed.get(key, 0) + 1
     # a video whose intervals are all unmatched is no recording without an expression: left out, not listed as one
     dropped = [v for v in disputed if not out[v]]
     out = {v: sorted(items, key=_span) for v, items in out.items() if v not in dropped}
     merged = _merge(out) if how == "union" else 0
-    return out, _note(how, len(files), unmatched, dropped, given, merged, agreed) + _overlaps_note(out)
+    return out, _note(how, len(files), unmatched, dropped, given, merged, agreed) + _overlaps_note(out), holders
 
 
 def _note(how: str, coders: int, unmatched: list, dropped: list, given: dict, merged: int, agreed: dict) -> str:
@@ -196,9 +200,9 @@ def _merge(out: dict) -> int:
         for row in items:  # sorted by onset
             last = next((k for k in range(len(kept) - 1, -1, -1) if kept[k][2] == row[2]), None)
             if last is not None and row[0] <= kept[last][1]:
-                onset, offset, type_, apex, label, fps = kept[last]
+                onset, offset, type_, apex, label, fps, coders, held = kept[last]
                 kept[last] = (onset, max(offset, row[1]), type_, apex if apex == row[3] else None,
-                              label if label == row[4] else None, fps)
+                              label if label == row[4] else None, fps, min(coders, row[6]), held)
                 merged += 1
             else:
                 kept.append(row)
@@ -211,12 +215,16 @@ def _subject_video(key) -> tuple[str, str]:
     return (key[0] or "", key[1]) if isinstance(key, tuple) else ("", str(key))
 
 
+def _cell(count: int | None) -> str:
+    return "" if count is None else str(count)
+
+
 def write_truth(path: Path, how: str, files: list[dict], pairs: dict, shared: dict, fps, types) -> None:
     """Write the truth (``truth_rows``) as table-long's intervals.csv, with a note on stderr."""
     from ..spotting.intervals import spreadsheet_safe
     from ..utils import atomic_write_text
 
-    rows, note = truth_rows(how, files, pairs, shared, types)
+    rows, note, holders = truth_rows(how, files, pairs, shared, types)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -224,9 +232,9 @@ def write_truth(path: Path, how: str, files: list[dict], pairs: dict, shared: di
     for video, items in rows.items():
         subject, name = map(spreadsheet_safe, _subject_video(video))
         writer.writerows([(subject, name, onset, offset, type_, "" if apex is None else apex,
-                           _own_rate(own) if own else rate, spreadsheet_safe(label or ""))
-                          for onset, offset, type_, apex, label, own in items]
-                         or [(subject, name, "", "", "", "", rate, "")])
+                           _own_rate(own) if own else rate, spreadsheet_safe(label or ""), _cell(coders), _cell(held))
+                          for onset, offset, type_, apex, label, own, coders, held in items]
+                         or [(subject, name, "", "", "", "", rate, "", "", _cell(holders.get(video)))])
     atomic_write_text(path, text.getvalue())
     said = {"intersection": "the frames every coder marked, per interval all of them matched",
             "union": "the frames any coder marked, per interval all of them matched",

@@ -62,6 +62,7 @@ from .uploads import (
     remove_folder,
     save_upload,
     too_large,
+    with_ignored_note,
 )
 
 __all__ = ["ServeSettings", "create_app", "STATIC"]
@@ -258,10 +259,10 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         with pools["clip"].slot() as slot:
             job, upload = await _receive(request, file, "clip", "clip")
             store.add(job)
-            future = slot.submit(job, lambda j: with_model_note(
+            future = slot.submit(job, lambda j: with_model_note(with_ignored_note(
                 analyse_clip(j, predictor, upload.path, onset=onset, apex=apex, aligner=aligner,
                              caption=info["caption"], record=figure_record, check_deletion=settings.deletion_check),
-                info.get("note")))
+                upload, "clip"), info.get("note")))
         await asyncio.wrap_future(future)
         if job.status != "done":
             store.remove(job.id)
@@ -290,9 +291,10 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 remove_folder(job.folder)
                 raise UploadError(ZIP_WITHOUT_RATE, code="fps_required", field="fps")
             store.add(job)
-            slot.submit(job, lambda j: with_model_note(
+            slot.submit(job, lambda j: with_model_note(with_ignored_note(
                 analyse_recording(j, predictor, upload.path, spotter, fps=fps, caption=info["caption"],
-                                  record=figure_record, check_deletion=settings.deletion_check), info.get("note")))
+                                  record=figure_record, check_deletion=settings.deletion_check), upload, "recording"),
+                info.get("note")))
         return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202,
                             headers={"Location": _job_urls(job)["state"]})
 

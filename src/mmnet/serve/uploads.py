@@ -3,7 +3,8 @@
 Nothing the client sends is used as a path: the upload is written as ``upload.bin`` in a fresh
 folder, and what it is comes from its content, never from its name. A zip archive is checked
 before anything is extracted (entry count, total and per-entry expansion ratio, absolute paths,
-``..``, links) and only its images are written, under their base names, into ``frames/`` (with the marker that
+``..``, links) and only its images are written, under their base names, into ``frames/`` (its other files are
+left out, as the command line leaves them out of a frame folder, and named in the result's notes; with the marker that
 ``mmnet prepare`` leaves beside a clip's crops, ``mmnet.media.PREPARED_MARKER``, when it lies beside the frames:
 the clip is then checked as ``mmnet predict`` checks a prepared folder); every
 image is opened with Pillow and its pixel count checked. Anything else must begin as a video container the
@@ -33,7 +34,7 @@ from .request_context import current_request_id, hidden_name, hide_in_line, of_r
 from .sniff import VIDEO_FORMATS, looks_like, read_head, video_container
 
 __all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "too_large", "open_upload", "display_name",
-           "attachment", "remove_folder", "is_no_room", "no_room"]
+           "attachment", "remove_folder", "is_no_room", "no_room", "with_ignored_note"]
 
 log = logging.getLogger("mmnet.serve")
 
@@ -80,6 +81,22 @@ class Upload:
     frames: int | None = None  # number of images of a zip
     width: int = 0
     height: int = 0
+    ignored: tuple[str, ...] = ()  # a zip's files that are not frames (readme.txt), as the archive names them
+
+
+def with_ignored_note(result: dict, upload: Upload, kind: str) -> dict:
+    """``result`` with a note on a zip's files that are not frames, left out as the command line leaves them out of
+    a frame folder and named so that nothing is dropped unsaid: in a clip's ``warnings`` (and ``warning``, which
+    joins them), a recording's ``notes``, as the page shows each."""
+    if upload.ignored:
+        shown = ", ".join(f"'{n}'" for n in upload.ignored[:5]) + (", ..." if len(upload.ignored) > 5 else "")
+        note = (f"The zip archive's {len(upload.ignored)} file(s) that are not frames ({shown}) were left out; "
+                f"the {kind}'s frames are its images ({', '.join(IMAGE_SUFFIXES)}).")
+        key = "warnings" if kind == "clip" else "notes"
+        result[key] = [*result.get(key, []), note]
+        if kind == "clip" and "warning" in result:  # None without notes: now it has one
+            result["warning"] = "; ".join(result["warnings"])
+    return result
 
 
 def display_name(filename: str | None, default: str = "upload") -> str:
@@ -264,14 +281,14 @@ def _open_zip(path: Path, out: Path, limits: UploadLimits, kind: str) -> Upload:
         if len(entries) > limits.max_zip_entries:
             raise UploadError(f"The zip archive holds {len(entries)} entries; this server accepts at most "
                               f"{limits.max_zip_entries}. Send a shorter {kind}.", 413, "too_many_entries")
+        # files that are not frames (a readme.txt, notes.docx) are left out, as the command line leaves them out of
+        # a frame folder, and named in the result's notes; they were counted against the size limits above
         images, others, markers = _zip_images(entries, limits, kind)
-        if others:
-            shown = ", ".join(f"'{n}'" for n in others[:3]) + (" ..." if len(others) > 3 else "")
-            raise UploadError(f"The zip archive holds {len(others)} file(s) that are not frames ({shown}). "
-                              f"Put only the {kind}'s frames in it ({', '.join(IMAGE_SUFFIXES)}).", 415)
         if not images:
-            raise UploadError(f"The zip archive holds no image. Put the {kind}'s frames in it (e.g. img1.png, "
-                              "img2.png, numbered in order).", 415)
+            shown = ", ".join(f"'{n}'" for n in others[:3]) + (", ..." if len(others) > 3 else "")
+            only = f" ({len(others)} other file(s): {shown})" if others else ""
+            raise UploadError(f"The zip archive holds no image{only}. Put the {kind}'s frames in it "
+                              f"({', '.join(IMAGE_SUFFIXES)}; e.g. img1.png, img2.png, numbered in order).", 415)
         folders = {PurePosixPath(i.filename.replace("\\", "/")).parent for i in images}
         if len(folders) > 1:
             raise UploadError(f"The zip archive holds frames in {len(folders)} folders; put one {kind}'s frames "
@@ -293,7 +310,7 @@ def _open_zip(path: Path, out: Path, limits: UploadLimits, kind: str) -> Upload:
                               "Replace it and upload the archive again.", 422, "undecodable")
         _check_pixels(*dims, f"Frame '{frame.name}'", limits)
         size = size or dims
-    return Upload("frames", out, len(images), *size)
+    return Upload("frames", out, len(images), *size, ignored=tuple(others))
 
 
 def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits,

@@ -48,11 +48,21 @@ def video_stem(name: str) -> str:
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 
 
+# what an escaped URL never holds: a space, a control character, a character beyond ASCII, or a '%' that begins no
+# escape; a URL with one is written unescaped (ELAN's own form), its '%' the file name's own
+_UNESCAPED = re.compile(r"[\x00-\x20\x7f-\U0010ffff]|%(?![0-9A-Fa-f]{2})")
+
+
+def _decoded(url: str) -> str:
+    return url if _UNESCAPED.search(url) else unquote(url)
+
+
 def media_url_stem(url: str, relative: bool = False) -> str:
     """The video id of an ELAN media URL (MEDIA_URL, or RELATIVE_MEDIA_URL with ``relative``): its percent-escapes
-    decoded ('P01%20session1.mp4' -> 'P01 session1'), as ELAN writes some URLs with them and some without. A
-    MEDIA_URL without a scheme is a plain path, kept as written (its '%' may be the file's own)."""
+    decoded ('P01%20session1.mp4' -> 'P01 session1'), as some tools write them, unless the URL is written
+    unescaped, as ELAN writes it ('P01 50%41.mp4' keeps its '%41'). A MEDIA_URL without a scheme is a plain path,
+    kept as written (its '%' may be the file's own)."""
     url = url.strip()
     if _SCHEME.match(url):  # a file: URL whole: an unescaped '#' or '?' there is the file name's own
-        return video_stem(unquote(url if url[:5].lower() == "file:" else urlsplit(url).path))
-    return video_stem(unquote(url) if relative else url)
+        return video_stem(_decoded(url if url[:5].lower() == "file:" else urlsplit(url).path))
+    return video_stem(_decoded(url) if relative else url)

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-__all__ = ["EAF_NAME", "TIERS", "MMNET_VIDEO_ID", "MMNET_FIRST_FRAME", "spots_eaf"]
+__all__ = ["EAF_NAME", "TIERS", "MMNET_VIDEO_ID", "MMNET_FIRST_FRAME", "media_url", "spots_eaf"]
 
 EAF_NAME = "spots.eaf"
 # header properties that let `mmnet score-spots` and `mmnet agree` read the document back as the frames of the
@@ -73,11 +73,20 @@ def _lanes(spans: list[tuple[str, int, int, str]]) -> list[tuple[str, int, int, 
     return placed
 
 
+def media_url(absolute: str) -> str:
+    """ELAN's MEDIA_URL of an absolute path in '/' form, as ELAN itself writes one: ``file:///`` and the path
+    unescaped (``C:/v.mp4`` -> ``file:///C:/v.mp4``), a network share's ``//server/share/v.mp4`` ->
+    ``file://server/share/v.mp4``. ELAN checks the video by the path after ``file:`` as it stands, without decoding
+    percent-escapes: an escaped URL (``P01%20session.mp4``) would name a file that is not there."""
+    path = absolute.lstrip("/")
+    return ("file://" if len(absolute) - len(path) == 2 else "file:///") + path
+
+
 def _media_descriptor(header: ET.Element, media: Path, folder: Path) -> None:
     """The video ELAN opens with the document: its absolute file URL and its path from ``folder`` (where the
-    document is), which ELAN tries when the absolute one is gone (the folder moved with the video)."""
-    absolute = media.resolve().as_posix()
-    url = "file://" + ("" if absolute.startswith("/") else "/") + absolute  # C:/v.mp4 -> file:///C:/v.mp4
+    document is), which ELAN tries when the absolute one is gone (the folder moved with the video); both unescaped,
+    as ELAN writes and reads them (``media_url``)."""
+    url = media_url(media.resolve().as_posix())
     mime = mimetypes.guess_type(media.name)[0]
     attrib = {"MEDIA_URL": url, "MIME_TYPE": mime if mime and mime.startswith("video/") else "video/*"}
     try:
