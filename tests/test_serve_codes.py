@@ -126,3 +126,29 @@ def test_an_upload_refused_as_it_is_opened_keeps_the_code_of_its_reason(predicto
     monkeypatch.setattr(serve_app, "open_upload", refuse)
     with local_client(create_app(predictor, spotter=fake_spotter())) as c:
         assert code(c.post("/api/recordings", files={"file": ("r.mp4", video)}), 422) == "fps_required"
+
+
+def _finder_zip(n: int) -> bytes:
+    # what a Mac's "Compress" writes: each frame, its folder entry, and __MACOSX/ with a ._name beside each file
+    buf = BytesIO()
+    plain = zipfile.ZipFile(BytesIO(zip_bytes(synth_frames(n=n, size=(16, 16)))))
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("clip/", b"")
+        z.writestr("__MACOSX/clip/", b"")
+        for info in plain.infolist():
+            z.writestr(info.filename, plain.read(info))
+            z.writestr(f"__MACOSX/clip/._{info.filename.split('/')[-1]}", b"\x00\x05\x16\x07junk")
+        z.writestr("clip/.DS_Store", b"\x00\x00\x00\x01Bud1")
+    return buf.getvalue()
+
+
+def test_the_entry_limit_counts_files_not_a_macs_metadata(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "finder.zip").write_bytes(_finder_zip(6))  # 6 frames in 15 entries
+    upload = open_upload(tmp_path / "a" / "finder.zip", UploadLimits(max_zip_entries=6))
+    assert upload.frames == 6 and upload.ignored == ()
+    (tmp_path / "b" / "finder.zip").write_bytes(_finder_zip(6))
+    with pytest.raises(UploadError) as refused:  # one frame beyond the limit: refused, the files counted
+        open_upload(tmp_path / "b" / "finder.zip", UploadLimits(max_zip_entries=5))
+    assert refused.value.code == "too_many_entries" and "holds 6 files (15 entries" in str(refused.value)

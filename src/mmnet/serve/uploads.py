@@ -72,6 +72,9 @@ class UploadLimits:
     max_pixels: int = 4096 * 4096  # of one frame
 
 
+_RAW_ENTRIES_PER_FILE = 3  # a zip's entries with folders and metadata (a Mac's ._name beside each file: 2 per file)
+
+
 @dataclass(frozen=True)
 class Upload:
     """A checked upload: ``kind`` is "video" (``path`` is the file) or "frames" (``path`` is a folder)."""
@@ -278,9 +281,13 @@ def _open_zip(path: Path, out: Path, limits: UploadLimits, kind: str) -> Upload:
         raise UploadError(f"The zip archive cannot be read ({exc}). Create it again and upload it.", 400) from None
     with archive:
         entries = archive.infolist()
-        if len(entries) > limits.max_zip_entries:
-            raise UploadError(f"The zip archive holds {len(entries)} entries; this server accepts at most "
-                              f"{limits.max_zip_entries}. Send a shorter {kind}.", 413, "too_many_entries")
+        # the limit counts files: folders and the metadata a Mac's "Compress" adds beside every file (__MACOSX/,
+        # ._name) would halve it; a raw count far beyond it is still refused before anything is read
+        files = sum(not (i.is_dir() or _metadata(PurePosixPath(i.filename.replace("\\", "/")))) for i in entries)
+        if files > limits.max_zip_entries or len(entries) > _RAW_ENTRIES_PER_FILE * limits.max_zip_entries:
+            raise UploadError(f"The zip archive holds {files} files ({len(entries)} entries with folders and "
+                              f"metadata); this server accepts at most {limits.max_zip_entries} files. Send a shorter "
+                              f"{kind}.", 413, "too_many_entries")
         # files that are not frames (a readme.txt, notes.docx) are left out, as the command line leaves them out of
         # a frame folder, and named in the result's notes; they were counted against the size limits above
         images, others, markers = _zip_images(entries, limits, kind)
@@ -313,6 +320,11 @@ def _open_zip(path: Path, out: Path, limits: UploadLimits, kind: str) -> Upload:
     return Upload("frames", out, len(images), *size, ignored=tuple(others))
 
 
+def _metadata(pure: PurePosixPath) -> bool:
+    """What the command line never reads as a frame (desktop files, a Mac's __MACOSX/); prepare's marker is data."""
+    return (desktop_file(pure.name) and pure.name != PREPARED_MARKER) or "__MACOSX" in pure.parts
+
+
 def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits,
                 kind: str) -> tuple[list[zipfile.ZipInfo], list[str], list[zipfile.ZipInfo]]:
     """The image entries of an archive, the names of the other files and the entries of prepare's markers;
@@ -326,7 +338,7 @@ def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits,
             continue
         pure = PurePosixPath(info.filename.replace("\\", "/"))
         # what the command line never reads as a frame; prepare's own marker is read below
-        if (desktop_file(pure.name) and pure.name != PREPARED_MARKER) or "__MACOSX" in pure.parts:
+        if _metadata(pure):
             continue
         total += info.file_size
         if total > limits.max_unzipped_bytes:
