@@ -230,7 +230,8 @@ class Limits(_Open):
     """What the server accepts and keeps (`mmnet serve` options), for clients to plan with."""
 
     max_upload_mb: float = Field(description="largest upload (413 upload_too_large beyond)")
-    max_zip_entries: int = Field(description="entries of a zip of frames (413 too_many_entries beyond)")
+    max_zip_entries: int = Field(description="files in a zip of frames, folders and macOS metadata not counted "
+                                               "(413 too_many_entries beyond)")
     max_unzipped_mb: float = Field(description="a zip's size once expanded")
     max_megapixels: float = Field(description="pixels of one frame, in millions (413 too_many_pixels beyond)")
     job_timeout_s: float = Field(description="seconds one analysis may take (job_timeout beyond)")
