@@ -32,6 +32,7 @@ def test_spot_says_a_missing_recording_before_loading_anything(tmp_path):
     (["train", "--out", "run", "--executor", "slurm", "--slurm-time", "banana"], "is not a SLURM time limit"),
     (["serve", "--checkpoint", "model", "--workers", "0"], "--workers must be >= 1, got 0"),
     (["serve", "--checkpoint", "model", "--port", "99999"], "--port must be at most 65535, got 99999"),
+    (["serve", "--checkpoint", "model", "--spotter-model", "none.pt"], "Spotter model 'none.pt' does not exist"),
     (["score-spots", "truth.csv", "spots.csv"], "does not exist"),  # CSVs alone: the data package without torch
     # every clip missing: refused before the model (and torch, through mmnet.infer) loads
     (["predict", "none.png", "--checkpoint", "model"], "Input 'none.png' does not exist."),

@@ -318,8 +318,15 @@ def test_request_problems_are_json(client):
                            "onset")
     # two files in one request: refused, not the first kept and the second dropped
     two = [("file", ("a.mp4", b"x")), ("file", ("b.mp4", b"y"))]
-    assert_person_readable(client.post("/api/predict", files=two), 422, "one file per request")
-    assert_person_readable(client.post("/api/recordings", files=two), 422, "one file per request")
+    assert_person_readable(client.post("/api/predict", files=two), 400, "one file per request")
+    answer = client.post("/api/recordings", files=two)
+    assert_person_readable(answer, 400, "one file per request")
+    assert (answer.json()["code"], answer.json()["field"]) == ("bad_request", "file")
+    # a setting in the URL is not read: refused naming it, not a result for other frames than asked
+    answer = client.post("/api/predict?onset=5", files={"file": ("a.mp4", b"x")})
+    assert_person_readable(answer, 422, "?onset=", "-F onset=VALUE")
+    assert (answer.json()["code"], answer.json()["field"]) == ("field_invalid", "onset")
+    assert_person_readable(client.post("/api/recordings?fps=30", files={"file": ("a.mp4", b"x")}), 422, "-F fps=")
     assert_person_readable(client.get("/api/jobs/nope"), 404, "no job")
     assert_person_readable(client.get("/api/nothing-here"), 404)
 

@@ -155,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
         if not ((0 <= value) if zero_allowed else (0 < value)) or not value < float("inf"):  # NaN fails both
             raise ConfigError(f"--{name.replace('_', '-')} must be a finite number {'>= 0' if zero_allowed else '> 0'}"
                               f", got {value}")
+    if args.spotter_model is not None:  # a mistyped file said now, not after the model has loaded
+        from ..spotting.base import check_spotter_path
+
+        check_spotter_path(args.spotter_model)
     say_step("starting the server: loading FastAPI and PyTorch ...")
     require_serve_extra()  # the plain numbers above are said before fastapi, uvicorn and torch load (seconds)
     from ..serve.access import resolve_token

@@ -200,10 +200,16 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     async def _receive(request: Request, file: UploadFile, kind: str, default_name: str) -> tuple[Job, object]:
         """Save and check an upload into a fresh folder; its job (not yet started) and the Upload."""
+        # settings sent in the URL are not read (FastAPI binds form fields only): refused, not silently ignored
+        if request.query_params:
+            name = next(iter(request.query_params))
+            raise UploadError(f"This endpoint reads its settings from form fields, not from the URL's query "
+                              f"('?{name}=...'); send them as form fields (curl: -F {name}=VALUE).", 422,
+                              "field_invalid", field=name)
         sent = (await request.form()).getlist("file")  # the form FastAPI parsed (cached): only the first is bound
         if len(sent) > 1:
             raise UploadError(f"{len(sent)} files were sent in the form field 'file'; send one file per request "
-                              "(one request for each clip or recording).")
+                              "(one request for each clip or recording).", 400, "bad_request", field="file")
         folder = store.new_folder()
         job = Job(kind, display_name(file.filename, default_name), folder, settings.job_timeout_s)
         try:

@@ -184,16 +184,23 @@ class Spotter:
         return spotter
 
 
-def load_spotter(path, *, device: str = "cpu") -> Spotter:
-    """A spotter written by ``save``: the package's, or one's own (its class imported by its ``method``)."""
-    import torch
-
+def check_spotter_path(path) -> Path:
+    """``path`` as a Path when it is a file; CheckpointError naming what to give otherwise (said before the slow
+    loads of a command: ``mmnet serve`` checks it before FastAPI and PyTorch)."""
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"Spotter model '{path}' is a folder; give the file `mmnet train-spotter` wrote "
                               "(its --out, e.g. spotter.pt) or LearnedSpotter.save wrote.")
     if not path.is_file():
         raise CheckpointError(f"Spotter model '{path}' does not exist; train one with `mmnet train-spotter`.")
+    return path
+
+
+def load_spotter(path, *, device: str = "cpu") -> Spotter:
+    """A spotter written by ``save``: the package's, or one's own (its class imported by its ``method``)."""
+    import torch
+
+    path = check_spotter_path(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
