@@ -58,7 +58,7 @@ def test_appledouble_files_beside_frames_are_not_frames_and_make_one_note(tmp_pa
     checks = _checks(load)
     assert not load.errors and len(load.samples) == 2 and "frame_number_twice" not in checks
     (note,) = checks["desktop_files"]
-    assert note.startswith("23 hidden or macOS/Windows metadata file(s) ignored") and "in 2 frame folder(s)" in note
+    assert note.startswith("23 hidden or macOS/Windows metadata file(s) ignored") and "in 2 folder(s)" in note
     assert checks["junk_files"] == ["1 non-frame file(s) ignored: 'notes.txt'"]
 
 

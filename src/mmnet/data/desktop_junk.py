@@ -44,5 +44,6 @@ def merge_desktop(issues: list[Issue]) -> None:
     example = next(iter(folders))
     kept.append(Issue(first.sample_id.split("/")[0], DESKTOP_CHECK, f"{sum(folders.values())} hidden or macOS/Windows "
                       f"metadata file(s) ignored ('.DS_Store', AppleDouble '._NAME' files, Thumbs.db, desktop.ini) in "
-                      f"{len(folders)} frame folder(s), e.g. in {example}: harmless, never read as frames", "warning"))
+                      f"{len(folders)} folder(s), e.g. in {example}: harmless, never read as frames or annotations",
+                      "warning"))
     issues[:] = kept
