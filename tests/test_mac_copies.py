@@ -3,6 +3,7 @@ every folder, names in Unicode NFD (decomposed accents), and a classic Mac CSV (
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import unicodedata
@@ -121,7 +122,9 @@ def test_score_spots_and_agree_match_an_nfd_video_id_with_an_nfc_one(tmp_path, c
     assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
     counts = {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in json.loads(capsys.readouterr().out)["counts"]}
     assert counts["micro"] == (1, 0, 0)
-    assert main(["agree", str(truth), str(spots), "--json"]) == 0
+    assert main(["agree", str(truth), str(spots), "--json", "--frames", f"{NFD}=100"]) == 0
+    frames = json.loads(capsys.readouterr().out)["frames"]["videos"]
+    assert frames == {NFC: {"frames": 100, "from": "--frames", "first_frame": 1, "last_frame": 100}}
 
 
 def test_a_clip_list_row_in_nfc_finds_a_folder_named_in_nfd(tmp_path):
@@ -134,10 +137,13 @@ def test_a_clip_list_row_in_nfc_finds_a_folder_named_in_nfd(tmp_path):
 
 
 def test_spots_video_id_from_an_nfd_file_name_is_nfc(tmp_path):
-    from mmnet.commands.spot_ids import default_video_id
+    from mmnet.commands.spot_ids import default_video_id, megc_ids
 
     (tmp_path / f"{NFD}.mp4").write_bytes(b"")
     assert default_video_id(tmp_path / f"{NFD}.mp4") == NFC
+    one_word = NFD.replace(" ", "")  # an MEGC id holds no space
+    given = argparse.Namespace(video_id=one_word, subject=one_word, checkpoint=object(), source=tmp_path / "x.mp4")
+    assert megc_ids(given) == (NFC.replace(" ", ""),) * 2  # as the shell completes them from a Mac's name
 
 
 def test_a_classic_mac_csv_is_named_by_its_cr_line_and_as_mac_roman(tmp_path):

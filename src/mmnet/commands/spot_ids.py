@@ -61,7 +61,9 @@ def _named(value: str, given: str, what: str, option: str) -> str:
                           f"spaces and would read it as two. Give another with {option} (e.g. {option} "
                           f"{shlex.quote(log_id(value))}, as the truth file names the recording), or "
                           "rename the recording.")
-    return value
+    from ..unicode_names import nfc
+
+    return nfc(value)  # an id the shell completed from a Mac's file name is NFD: written as typed, in NFC
 
 
 def _video_id(args: argparse.Namespace) -> str:
