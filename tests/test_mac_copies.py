@@ -154,3 +154,14 @@ def test_a_classic_mac_csv_is_named_by_its_cr_line_and_as_mac_roman(tmp_path):
     path.write_bytes("source,onset\rclips/Müller,2\r".encode("mac_roman"))
     with pytest.raises(DataError, match=r"not UTF-8 text \(line 2, byte 20; possibly Mac OS Roman"):
         read_clip_list(path)
+
+
+def test_an_mmew_clip_folder_named_in_nfd_gives_no_case_warning(tmp_path):
+    from .fakes import MMEW_ROWS, write_mmew
+
+    clip = MMEW_ROWS[0][1]
+    root = write_mmew(tmp_path / "mmew", rows=[(MMEW_ROWS[0][0], f"{clip}_{NFC}", *MMEW_ROWS[0][2:])])
+    (folder,) = [p for p in root.rglob(f"{clip}_{NFC}") if p.is_dir()]
+    folder.rename(folder.with_name(f"{clip}_{NFD}"))
+    load = load_dataset("mmew", root)
+    assert len(load.samples) == 1 and "clip_name_case" not in _checks(load)

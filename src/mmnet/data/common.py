@@ -339,8 +339,9 @@ def attach_frames(
             annotated = s.extra.get("annotated_clip", s.clip)
             matched = next((p.name for p in (folder, *folder.parents) if fold_case(p.name) == fold_case(annotated)),
                            folder.name)
-            issues.append(Issue(s.sample_id, "clip_name_case", f"annotated clip '{annotated}' found as folder "
-                                f"'{matched}'", "warning"))
+            if nfc(matched) != nfc(annotated):  # a Mac's NFD name is the same name: nothing to say
+                issues.append(Issue(s.sample_id, "clip_name_case", f"annotated clip '{annotated}' found as folder "
+                                    f"'{matched}'", "warning"))
         if folder not in listed:
             # Two files with one number (img070.jpg, img70.jpg): the first by name is the frame, the
             # other is reported with the non-frame files.
