@@ -14,7 +14,6 @@ from pathlib import Path
 __all__ = ["nfc", "nfc_keys", "on_disk", "entry_named"]
 
 
-
 def nfc(text: str) -> str:
     """``text`` in Unicode NFC, the form typed text takes (an ASCII text is returned as it is)."""
     return text if text.isascii() else unicodedata.normalize("NFC", text)
