@@ -165,3 +165,13 @@ def test_an_mmew_clip_folder_named_in_nfd_gives_no_case_warning(tmp_path):
     folder.rename(folder.with_name(f"{clip}_{NFD}"))
     load = load_dataset("mmew", root)
     assert len(load.samples) == 1 and "clip_name_case" not in _checks(load)
+
+
+def test_an_appledouble_workbook_alone_does_not_name_the_dataset_of_a_path(tmp_path):
+    from mmnet.data.dataset_of_path import dataset_of
+
+    (tmp_path / "clips").mkdir()
+    (tmp_path / "._CAS(ME)^2code_final.xlsx").write_bytes(b"\x00\x05\x16\x07")  # its workbook left behind
+    assert dataset_of(tmp_path / "clips") is None
+    (tmp_path / "CAS(ME)^2code_final.xlsx").write_bytes(b"PK")
+    assert dataset_of(tmp_path / "clips") == "casme-sq"
