@@ -96,7 +96,10 @@ def _frames(text: str) -> int | dict[str, int]:
     pairs = [item.partition("=") for item in text.split(",")]
     if any(not name.strip() for name, _, _ in pairs):
         raise argparse.ArgumentTypeError(f"{text!r}: give ID=N for each video, e.g. clip1=9000,clip2=7200")
-    return {name.strip(): count(value) for name, _, value in pairs}
+    from ..unicode_names import nfc
+
+    # an id the shell completed from a Mac's file name is NFD; the ids read are NFC (unicode_names)
+    return {nfc(name.strip()): count(value) for name, _, value in pairs}
 
 
 def _lengths(args, files: list[dict], videos: list, recording_frames: int | None, media: dict) -> dict:

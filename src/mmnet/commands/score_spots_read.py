@@ -137,6 +137,17 @@ def read_intervals(path: Path, options: ReadOptions = ReadOptions(), rates: dict
     path -> the frame rate of an intervals.csv or web CSV as its seconds give it (None for other files); ``texts``:
     the files' texts read so far in the command (``file_text``); ``lengths``, when given, gets path -> {video: its
     length in frames (MEGC's last frame number)} where a coder's file gives its media's duration (BORIS)."""
+    from ..unicode_names import nfc_keys
+
+    # video ids in NFC: a Mac's file names (an ELAN file's stem) are NFD, the ids typed in the other file NFC
+    intervals, *rest = _read_intervals(path, options, rates, texts, lengths)
+    if lengths is not None and path in lengths:
+        lengths[path] = nfc_keys(lengths[path])
+    return (nfc_keys(intervals), *rest)
+
+
+def _read_intervals(path: Path, options: ReadOptions, rates: dict | None, texts: dict[Path, str] | None,
+                    lengths: dict | None) -> tuple[dict, bool, tuple[str, ...], bool]:
     from ..errors import DataError
     from ..path_words import check_path
     from ..spotting.intervals import TYPES

@@ -29,12 +29,15 @@ def default_video_id(source: Path) -> str:
     is ``spNO.1_a``; a CAS(ME)^2 recording ``15_0101disgustingteeth`` (folder, or video file) is ``15_0101``, under
     ``rawpic/sNN`` or ``rawvideo/sNN`` or named with CAS(ME)^2's subject number and stimulus code
     (``data.casme_sq.recording_id``); any other recording is named by the file's stem or the folder's name."""
+    from ..unicode_names import nfc
+
     source = source.resolve() if source.name in ("", ".", "..", "color") else source
     if source.name == "color" and source.is_dir() and source.parent.name and source.parent.parent.name:
-        return f"{source.parent.parent.name}_{source.parent.name.lower()}"  # the task letter, as the loader
+        return nfc(f"{source.parent.parent.name}_{source.parent.name.lower()}")  # the task letter, as the loader
     from ..data.casme_sq import recording_id
 
-    return recording_id(source) or (source.stem if source.is_file() else source.name)
+    # in NFC, as typed: a file copied from a Mac has its name in NFD, and the truth's id would not match it
+    return nfc(recording_id(source) or (source.stem if source.is_file() else source.name))
 
 
 def _named(value: str, given: str, what: str, option: str) -> str:
@@ -58,7 +61,9 @@ def _named(value: str, given: str, what: str, option: str) -> str:
                           f"spaces and would read it as two. Give another with {option} (e.g. {option} "
                           f"{shlex.quote(log_id(value))}, as the truth file names the recording), or "
                           "rename the recording.")
-    return value
+    from ..unicode_names import nfc
+
+    return nfc(value)  # an id the shell completed from a Mac's file name is NFD: written as typed, in NFC
 
 
 def _video_id(args: argparse.Namespace) -> str:

@@ -287,7 +287,7 @@ def subject_text(value: object, width: int = 0, prefix: str = "") -> str | None:
         value = int(value)
     if isinstance(value, int):
         return str(value).zfill(width)
-    text = str(value).strip()
+    text = unicodedata.normalize("NFC", str(value).strip())  # ids in NFC: a table written from a Mac's names is NFD
     if prefix and text.lower().startswith(prefix) and text[len(prefix):].strip().isdecimal():
         text = text[len(prefix):].strip()
     if re.fullmatch(r"\d+\.0+", text):  # a CSV written from a float column (pandas): 1.0, as the sheet's 1.0 above

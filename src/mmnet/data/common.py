@@ -21,11 +21,13 @@ from pathlib import Path
 from ..errors import DataError, DatasetNotFoundError
 from ..media import list_frames
 from ..shell_words import shell_quote
+from ..unicode_names import nfc
 from .case_keys import fold_case
 from .dataset_load import ANNOTATION_CHECKS, DatasetLoad
 from .decimal_comma import value_said
+from .desktop_junk import merge_desktop, split_desktop
 from .frame_copies import copy_issue, folder_copies
-from .root_files import sheets_said
+from .root_files import find_folder, sheets_said
 from .root_hint import root_hint
 from .sample import Issue, Sample
 
@@ -136,6 +138,7 @@ def quiet_summaries() -> Iterator[None]:
 
 def finish(samples: list[Sample], issues: list[Issue], annotation: Path | None, strict: bool) -> DatasetLoad:
     """Split off samples without frames, log a summary, apply strict mode."""
+    merge_desktop(issues)
     kept = [s for s in samples if s.frames]
     excluded = [s for s in samples if not s.frames]
     load = DatasetLoad(kept, issues, excluded, annotation)
@@ -185,12 +188,12 @@ def samples_from_table(
     firsts: dict[tuple[str, str], tuple[int, list]] = {}  # (subject, clip) -> (row, cells) of its first row
     earlier: dict[tuple[str, str], list[tuple[int, list]]] = {}  # (subject, clip) -> (row, cells) of each row kept
     # a repeat's suffixed name must not be a clip the table names itself ('a' twice + a real 'a2')
-    taken = {(subject_text(cell(r, idx["subject"]), subject_width, subject_prefix), str(cell(r, idx["clip"])).strip())
-             for _, r in table.rows} if duplicates == "suffix" else set()
+    taken = {(subject_text(cell(r, idx["subject"]), subject_width, subject_prefix),
+              nfc(str(cell(r, idx["clip"])).strip())) for _, r in table.rows} if duplicates == "suffix" else set()
     for row_no, row in table.rows:
         subject = subject_text(cell(row, idx["subject"]), subject_width, subject_prefix)
         clip_cell = cell(row, idx["clip"])
-        clip = None if clip_cell is None else str(clip_cell).strip() or None
+        clip = None if clip_cell is None else nfc(str(clip_cell).strip()) or None  # ids in NFC (unicode_names)
         where = table.where(row_no)
         if subject is None or clip is None:
             issues.append(Issue(f"{dataset}/?/row{row_no}", "bad_row", f"{where}: no subject or clip name; "
@@ -287,21 +290,6 @@ def objective_class(value: object) -> int | None:
     return n
 
 
-def find_folder(parent: Path, name: str) -> tuple[Path | None, bool]:
-    """``parent/name``, else a case-insensitive match (CAS(ME)^3 writes 'J' for folder 'j'); (path, exact)."""
-    exact = parent / name
-    try:
-        if exact.is_dir():
-            return exact, True
-        if parent.is_dir():
-            for entry in parent.iterdir():
-                if fold_case(entry.name) == fold_case(name) and entry.is_dir():
-                    return entry, False
-    except OSError:  # a name longer than the file system allows, a symbolic link loop: not found
-        pass
-    return None, False
-
-
 def missing_subject(parent: Path, subject: str, width: int) -> str:
     """Why a subject's folder is absent: a Subject cell written otherwise ('s1') is told the form the folder needs;
     a well-formed one means a partial copy, so the subject folders present are named."""
@@ -351,8 +339,9 @@ def attach_frames(
             annotated = s.extra.get("annotated_clip", s.clip)
             matched = next((p.name for p in (folder, *folder.parents) if fold_case(p.name) == fold_case(annotated)),
                            folder.name)
-            issues.append(Issue(s.sample_id, "clip_name_case", f"annotated clip '{annotated}' found as folder "
-                                f"'{matched}'", "warning"))
+            if nfc(matched) != nfc(annotated):  # a Mac's NFD name is the same name: nothing to say
+                issues.append(Issue(s.sample_id, "clip_name_case", f"annotated clip '{annotated}' found as folder "
+                                    f"'{matched}'", "warning"))
         if folder not in listed:
             # Two files with one number (img070.jpg, img70.jpg): the first by name is the frame, the
             # other is reported with the non-frame files.
@@ -367,6 +356,8 @@ def attach_frames(
             out.append(s)
             continue
         frames, junk = listed[folder]
+        # macOS's '._frame_0104.jpg' reads as a frame number: desktop files leave before any name is matched
+        junk = split_desktop(s.sample_id, folder, junk, issues)
         on_disk = {n for n, _ in frames}  # before the window: a copy's frame may lie outside it
         copies = {name: issue for name in junk
                   if (issue := copy_issue(s.sample_id, name, folder, pattern, on_disk, found.get(folder, {})))}

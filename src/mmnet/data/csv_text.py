@@ -101,8 +101,11 @@ def not_utf8_detail(raw: bytes, exc: UnicodeDecodeError) -> str:
     """'line 3, byte 57; possibly Shift-JIS (Japanese Windows)': where the first byte that is not UTF-8 is in ``raw``
     (the file's bytes, a UTF-8 BOM included, ``exc`` from decoding them after it), and a guess at the encoding."""
     start = exc.start + (len(_BOM) if raw.startswith(_BOM) else 0)
-    line = raw[:start].count(b"\n") + 1
+    # lines end in \r\n (Windows), \n or a lone \r (a classic Mac export, as Excel for Mac's "CSV (Macintosh)")
+    line = len(re.findall(rb"\r\n|\r|\n", raw[:start])) + 1
     names = _likely_encodings(raw)
+    if re.search(rb"\r(?!\n)", raw) and not re.search(rb"(?<!\r)\n", raw):  # lone CRs: Mac OS Roman's line ends
+        names = ["Mac OS Roman (classic Mac, Excel for Mac's 'CSV (Macintosh)')", *names]
     guess = f"possibly {' or '.join(names)}" if names else "an encoding other than UTF-8"
     return f"line {line}, byte {start}; {guess}"
 

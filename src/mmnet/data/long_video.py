@@ -20,6 +20,7 @@ from ..media import list_frames
 from ..spotting.intervals import TYPES, Interval, formula_start
 from .dataset_load import raise_strict
 from .decimal_comma import number_text
+from .desktop_junk import merge_desktop, split_desktop
 from .sample import Issue
 
 __all__ = [
@@ -129,6 +130,7 @@ def attach_long_frames(video: LongVideo, folder: Path | None, pattern: re.Patter
                             f"its {len(video.intervals)} interval(s) cannot be used", "error"))
         return video
     frames, junk = list_frames(folder, pattern, duplicates="first", not_frames=not_frames)
+    junk = split_desktop(video.video_id, folder, junk, issues)  # macOS's and Windows' own files: one note per load
     if junk:
         shown = ", ".join(repr(j) for j in junk[:5]) + (" ..." if len(junk) > 5 else "")
         issues.append(Issue(video.video_id, "junk_files", f"{len(junk)} non-frame file(s) ignored: {shown}", "warning"))
@@ -191,6 +193,7 @@ def finish_long(videos: list[LongVideo], issues: list[Issue], annotation: Path |
     """Split off videos without frames, warn of ids a spreadsheet runs as formulas, log a summary, apply strict
     mode."""
     issues.extend(formula_id_issues(videos))
+    merge_desktop(issues)
     load = LongVideoLoad([v for v in videos if v.frames], issues, [v for v in videos if not v.frames], annotation,
                          types)
     if issues:

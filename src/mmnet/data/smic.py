@@ -27,6 +27,7 @@ from .apex import METHOD, ApexCache
 from .cache import default_cache_dir
 from .common import DatasetLoad, check_sample, finish, missing_dataset, natural_key
 from .crop_state import uncropped_issue
+from .desktop_junk import split_desktop
 from .root_files import folder_in_any_case
 from .sample import Issue, Sample
 from .unannotated import report_unannotated
@@ -115,7 +116,8 @@ def load_smic(
                                     f"of {EMOTIONS}; its clips are still loaded with label '{label}'", "warning"))
             for cdir in sorted((p for p in edir.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name)):
                 samples.append(_clip(dataset, sdir.name, cdir, label, variant, estimate_apex, cache, issues))
-            junk = [p.name for p in edir.iterdir() if not p.is_dir()]
+            junk = split_desktop(f"{dataset}/{sdir.name}", edir, (p.name for p in edir.iterdir() if not p.is_dir()),
+                                 issues)
             if junk:
                 issues.append(Issue(f"{dataset}/{sdir.name}", "junk_files", f"{len(junk)} non-folder entries in "
                                     f"{edir} ignored: {junk[:5]}", "warning"))
@@ -152,6 +154,7 @@ def _clip(dataset: str, subject: str, cdir: Path, label: str, variant: str, esti
           issues: list[Issue]) -> Sample:
     frames, junk = list_frames(cdir, _FRAME, duplicates="first")
     sid = f"{dataset}/{subject}/{cdir.name}"
+    junk = split_desktop(sid, cdir, junk, issues)
     extra = {"variant": variant, "folder": os.fspath(cdir)}
     if not frames:
         issues.append(Issue(sid, "no_frames", f"no image<N>.bmp / reg_image<N>.bmp files in {cdir}; the sample is "

@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
+from ..unicode_names import on_disk
 from .annotations import read_table
 from .case_keys import fold_words
 from .common import DatasetLoad, attach_frames, find_folder, finish, samples_from_table
@@ -149,9 +150,10 @@ def _parts(clip: str) -> tuple[str, ...] | None:
 
 
 def _inside(root: Path, clip: str) -> Path | None:
-    """``root/clip`` for a relative clip path that stays inside root, else None."""
+    """``root/clip`` for a relative clip path that stays inside root (as the file system spells it: a folder copied
+    from a Mac has its name in NFD, ``unicode_names``), else None."""
     parts = _parts(clip)
-    return None if parts is None else root.joinpath(*parts)
+    return None if parts is None else on_disk(root, parts)
 
 
 def _posix_clips(samples: list[Sample], issues: list[Issue]) -> list[Sample]:

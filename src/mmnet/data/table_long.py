@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
 from ..spotting.intervals import TYPES, Interval, parse_type
+from ..unicode_names import nfc, on_disk
 from .annotations import cell, label_text, read_table, subject_text
 from .case_keys import fold_words
 from .decimal_comma import value_said
@@ -226,7 +227,7 @@ def load_table_long(
                                                          "root (without '..')" if written else "no video")
             issues.append(refused_row(f"{DATASET}/?/row{row_no}", "bad_row", f"{where}: {what}"))
             continue
-        video = "/".join(parts)
+        video = nfc("/".join(parts))  # ids in NFC: a video cell pasted from a Mac's folder name is NFD
         sid = f"{DATASET}/{subject}/{video}"
         first, first_row = owner.setdefault(video, (subject, row_no))
         if first != subject:  # trained on in one subject's folds and tested on in the other's
@@ -259,7 +260,7 @@ def load_table_long(
     out: list[LongVideo] = []
     for video, (subject, _) in owner.items():  # in the table's order
         rate = rates[video][0] if video in rates else default
-        v = LongVideo(DATASET, subject, video, rate or 0.0, root.joinpath(*video.split("/")),
+        v = LongVideo(DATASET, subject, video, rate or 0.0, on_disk(root, video.split("/")),  # NFD from a Mac too
                       intervals=tuple(intervals.get(video, ())))
         if video not in intervals:  # every row of it was left out (each with its error)
             issues.append(not_annotated(v.video_id, issues))

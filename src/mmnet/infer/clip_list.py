@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..data.csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_dict_reader, csv_error_detail, read_utf8
 from ..errors import DataError
+from ..unicode_names import on_disk
 
 if TYPE_CHECKING:  # annotations only: clips imports this module at its top (it re-exports ClipRequest)
     from .clips import FrameNumber
@@ -87,7 +88,8 @@ def read_clip_list(path: str | Path) -> list[ClipRequest]:
 
 def _joined(csv_path: Path, value: str) -> Path:
     q = Path(value)
-    return q if q.is_absolute() else csv_path.parent / q
+    # as the file system spells it: a folder copied from a Mac has its name in NFD, the list's cell in NFC
+    return on_disk(q if q.is_absolute() else csv_path.parent / q)
 
 
 def _clip_request(csv_path: Path, row_no: int, row: dict) -> ClipRequest:
