@@ -64,7 +64,8 @@ def stream_video(path: str | Path) -> VideoStream:
     decoder is closed when the iteration ends or the iterator is closed (or garbage-collected).
     Frames that cannot be decoded are skipped (``MAX_BAD_PACKETS`` in a row end the video with an
     error): the frames after them keep the numbers their times give, and ``notes`` names the lost ones; a jump of
-    the times longer than ``MAX_LOST_SECONDS`` is the clock's, counted on from and noted.
+    the times longer than ``MAX_LOST_SECONDS`` is the clock's, counted on from and noted. Frames a camera dropped
+    from a constant-rate recording (``media_drops``) are missing numbers too, named in ``notes``.
 
     Raises:
         DataError: the file is missing, empty (0 bytes), cannot be decoded or holds no video frame;
