@@ -3,7 +3,7 @@ that the decoder (``media_video``) and the spotter (``spotting.flow_spotter``) s
 
 from __future__ import annotations
 
-__all__ = ["TRUNCATED", "ends_damaged", "jump_note"]
+__all__ = ["TRUNCATED", "dropped_note", "ends_damaged", "jump_note", "lost_note"]
 
 #: The end of the note on a video that decoded short of its declared frames (``media_video``'s and ``flow_spotter``'s).
 TRUNCATED = "the file may be truncated; re-encode or copy it again"
@@ -21,3 +21,31 @@ def jump_note(index: int, jump: float) -> str:
     """The note on a jump of a damaged video's frame times longer than the damage could have lost."""
     return (f"the frame times jump {jump:.1f} s ahead at frame {index} (as where recordings were joined), more "
             "than the damage before it could have lost: frames are counted on from there, not numbered by time")
+
+
+def _runs(lost: list[tuple[int, int]]) -> str:
+    """Runs of frame numbers for a note: "frame 5" or "frames 5, 8-9", the first 10 and whether there are more."""
+    runs = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in lost[:10])
+    what = "frame" if lost == [(lost[0][0],) * 2] else "frames"
+    return f"{what} {runs}" + (" and more" if len(lost) > 10 else "")
+
+
+def lost_note(lost: list[tuple[int, int]], dropped: int) -> str:
+    """The note on the runs of frames a damaged video lost, and on ``dropped`` frames the damage left out of order;
+    "" when there are none."""
+    left = (f"{dropped} frame{'s' * (dropped > 1)} that the damage left out of order (decoded after later "
+            f"frames) {'were' if dropped > 1 else 'was'} dropped") if dropped else ""
+    if lost:
+        return (f"{_runs(lost)} could not be decoded (the file is damaged there): they are missing frames, and the "
+                "frames after them keep their numbers" + (f"; {left}" if left else ""))
+    return f"{left} (the file is damaged there)" if left else ""
+
+
+def dropped_note(runs: list[tuple[int, int]], rate: float | None) -> str:
+    """The note on the runs of frames a camera dropped while recording (``media_drops``); "" when there are none."""
+    if not runs:
+        return ""
+    count = sum(b - a + 1 for a, b in runs)
+    return (f"{_runs(runs)} {'are' if count > 1 else 'is'} not in the file ({count} frame{'s' * (count > 1)} the "
+            f"camera dropped while recording at {rate:.4g} fps: the frame times skip them): they are missing frames, "
+            "and the frames after them keep their numbers")

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, install_hint
-from .media_damage import ends_damaged, jump_note
+from .media_damage import dropped_note, ends_damaged, jump_note, lost_note
+from .media_drops import dropped_runs
 from .media_libav import errors_said, forget_uncaptured, libav_lines, says_damage
 
 __all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
@@ -63,7 +64,8 @@ def stream_video(path: str | Path) -> VideoStream:
     decoder is closed when the iteration ends or the iterator is closed (or garbage-collected).
     Frames that cannot be decoded are skipped (``MAX_BAD_PACKETS`` in a row end the video with an
     error): the frames after them keep the numbers their times give, and ``notes`` names the lost ones; a jump of
-    the times longer than ``MAX_LOST_SECONDS`` is the clock's, counted on from and noted.
+    the times longer than ``MAX_LOST_SECONDS`` is the clock's, counted on from and noted. Frames a camera dropped
+    from a constant-rate recording (``media_drops``) are missing numbers too, named in ``notes``.
 
     Raises:
         DataError: the file is missing, empty (0 bytes), cannot be decoded or holds no video frame;
@@ -116,6 +118,8 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                             + GIVE_VIDEO_OR_FRAMES)
         rate, why = frame_rate(av, path, stream)
         timed = not why  # rates that disagree come with frame times out of order (AVI with B-frames)
+        # frames a camera dropped while recording: numbered by their times, as a damaged file's lost frames
+        drops = set(dropped_runs(av, path, stream, rate, MAX_LOST_SECONDS)) if timed and rate else set()
         notes += [n for n in (which, why, pixel_note(stream.sample_aspect_ratio, stream.width, stream.height)) if n]
         packets = container.demux(stream)  # packet by packet: at most a codec's delay is buffered
         start, expected, failed, damaged, lost, error = None, 0, 0, False, [], None
@@ -145,7 +149,7 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
                 if frame.time is not None and timed:
                     start = frame.time if start is None else start
                     time = frame.time - start
-                    if damaged and rate:  # frames were lost: their times keep the later frames' numbers right
+                    if (damaged or drops) and rate:  # frames were lost: their times keep later frames' numbers right
                         if shown - MAX_LOST_SECONDS < time < shown:  # a leftover of the damage: not a later frame
                             dropped += 1
                             continue
@@ -167,16 +171,9 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
             raise DataError(_undecodable(path, expected - 1, error, video_header(path)[1]))
         if failed:  # no packet decodes after it: the file ends damaged, as a cut copy does; the frames before it stand
             notes.append(ends_damaged(expected, video_header(path)[1], error))
-        left = (f"{dropped} frame{'s' * (dropped > 1)} that the damage left out of order (decoded after later "
-                f"frames) {'were' if dropped > 1 else 'was'} dropped") if dropped else ""
-        if lost:
-            runs = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in lost[:10])
-            what = "frame" if lost == [(lost[0][0],) * 2] else "frames"
-            more = " and more" if len(lost) > 10 else ""
-            notes.append(f"{what} {runs}{more} could not be decoded (the file is damaged there): they are missing "
-                         "frames, and the frames after them keep their numbers" + (f"; {left}" if left else ""))
-        elif left:
-            notes.append(f"{left} (the file is damaged there)")
+        skipped = [run for run in lost if run in drops]  # the camera's, found from the times before decoding
+        damage = lost_note([run for run in lost if run not in drops], dropped)
+        notes += [n for n in (dropped_note(skipped, rate), damage) if n]
 
 
 def _decode_errors(av) -> tuple[type[Exception], ...]:
@@ -242,6 +239,8 @@ def frame_rate(av, path: Path, stream) -> tuple[float | None, str]:
             measured = close[0] if close else measured  # the declared value, not its rounding from times
             return measured, _measured_note(measured, f"both {float(average):.4g} fps (its average) and "
                                                       f"{float(guessed):.4g} fps")
+    if average and guessed and average != guessed and dropped_runs(av, path, stream, float(guessed), MAX_LOST_SECONDS):
+        return float(guessed), ""  # the average counts the frames a camera dropped: it recorded at the other
     return rate, ""
 
 

@@ -175,6 +175,8 @@ class Interval(_Open):
 class Curve(BaseModel):
     frames: list[int]
     score: list[float | None] = Field(description="null where no motion was measured")
+    macro: list[float | None] | None = Field(None, description="the macro-expression scale's motion curve, beside "
+                                                               "the micro-expression scale's `score`")
     seconds: list[float | None] | None = Field(None, description="a video's frame times (presentation times), "
                                                                  "where its frame rate may vary")
 

@@ -8,7 +8,8 @@ the JSON of ``mmnet spot --json``::
                     "label": "happiness", "probabilities": {"happiness": 0.7, ...}}, ...],
      "thresholds": {"macro": 1.2, "micro": None},        (None: the scale could not be measured)
      "notes": ["the recording (14 frames) is shorter than ..."],  (optional: what the result cannot vouch for)
-     "curve": {"frames": [...], "score": [...]},        (optional: the motion curve to draw)
+     "curve": {"frames": [...], "score": [...]},        (optional: the motion curve to draw; "macro": [...], the
+                                                          macro scale's, beside the micro scale's "score")
      "pairs": {0: (onset, apex), ...},                   (optional: the images classified, by interval)
      "timeline": b"\x89PNG..."}                           (optional: the timeline figure of `mmnet spot --out`)
 
@@ -94,8 +95,8 @@ def spot_recording(path: Path, *, fps: float | None = None, predictor=None, prog
     """Spot and classify a long recording exactly as ``mmnet spot RECORDING --checkpoint MODEL --set
     face.landmarks=LANDMARKS`` does (``mmnet.infer.recordings.spot_and_classify``: the CAS(ME)^2 preset, faces
     aligned with the ``landmarks``-point model; see the module docstring). The curve is the micro scale's
-    smoothed motion score; the timeline is drawn once per recording. ``aligners``: those of the server, shared
-    by its jobs (default: built for this recording).
+    smoothed motion score, with the macro scale's beside it; the timeline is drawn once per recording.
+    ``aligners``: those of the server, shared by its jobs (default: built for this recording).
     """
     require_spotting(landmarks)
     total: list[int | None] = [None]
@@ -161,14 +162,16 @@ def model_spotter(spotter, aligners: SharedAligners | None = None):
 
 
 def _result_json(result, pairs: dict) -> dict:
-    """``mmnet spot --json``'s dict of a ``SpotResult``, with the micro scale's curve, the pairs read and the
-    timeline figure."""
+    """``mmnet spot --json``'s dict of a ``SpotResult``, with the micro (and macro) scale's curve, the pairs read and
+    the timeline figure."""
     out = result.to_dict()
     scale = "micro" if "micro" in result.details else next(iter(result.details), None)
     if scale is not None:
         smoothed = result.details[scale]["smoothed"]
         out["curve"] = {"frames": [int(n) for n in result.curves.numbers],
                         "score": [float(v) for v in smoothed]}
+        if scale == "micro" and "macro" in result.details:  # the page shows why a macro-expression was not found
+            out["curve"]["macro"] = [float(v) for v in result.details["macro"]["smoothed"]]
         if out.get("time_base") == PRESENTATION:  # a video's own frame times: the page's time axis follows them
             out["curve"]["seconds"] = [round(result.seconds(int(n)), 3) for n in result.curves.numbers]
     out["pairs"] = pairs
@@ -230,6 +233,8 @@ def check_spot_result(result: dict) -> dict:
         frames, score = curve.get("frames"), curve.get("score")
         if not isinstance(frames, list) or not isinstance(score, list) or len(frames) != len(score):
             raise MMNetError("The spotter returned a 'curve' without equal-length 'frames' and 'score' lists.")
+        if "macro" in curve and not (isinstance(curve["macro"], list) and len(curve["macro"]) == len(frames)):
+            raise MMNetError("The spotter returned a 'curve' whose 'macro' is not a list as long as its 'frames'.")
     if out["fps"] <= 0:
         raise MMNetError(f"The spotter returned fps = {out['fps']!r}; expected a positive frame rate.")
     # seconds from the first frame, as `mmnet spot` counts them, where the spotter did not give them
@@ -262,7 +267,7 @@ def downsample_curve(curve: dict, points: int = MAX_CURVE_POINTS) -> dict:
     """At most ``points`` points of a motion curve: each bucket keeps its first frame (and its ``seconds``, a
     video's frame times, where the curve has them) and its largest score (so that no peak disappears from the
     drawing); NaN scores (no face) become None."""
-    frames, score = list(curve["frames"]), list(curve["score"])
+    frames = list(curve["frames"])
     seconds = curve.get("seconds")
     if not isinstance(seconds, list) or len(seconds) != len(frames):  # a spotter's own curve may have none
         seconds = None
@@ -271,10 +276,13 @@ def downsample_curve(curve: dict, points: int = MAX_CURVE_POINTS) -> dict:
         return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
 
     step = 1 if len(frames) <= points else math.ceil(len(frames) / points)
-    out_f, out_s = [], []
-    for i in range(0, len(frames), step):
-        values = [v for v in (clean(s) for s in score[i: i + step]) if v is not None]
-        out_f.append(int(frames[i]))
-        out_s.append(max(values) if values else None)
-    out = {"frames": out_f, "score": out_s}
-    return out if seconds is None else {**out, "seconds": [clean(seconds[i]) for i in range(0, len(frames), step)]}
+    starts = range(0, len(frames), step)
+
+    def peaks(score: list) -> list:
+        kept = ([v for v in (clean(s) for s in score[i: i + step]) if v is not None] for i in starts)
+        return [max(values) if values else None for values in kept]
+
+    out = {"frames": [int(frames[i]) for i in starts], "score": peaks(list(curve["score"]))}
+    if isinstance(curve.get("macro"), list) and len(curve["macro"]) == len(frames):
+        out["macro"] = peaks(list(curve["macro"]))
+    return out if seconds is None else {**out, "seconds": [clean(seconds[i]) for i in starts]}

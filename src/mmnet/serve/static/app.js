@@ -706,10 +706,21 @@ function showRecording(data, id) {
     entry("no face: not analysed", hatch);
   }
   entry("µ: micro-expression, M: macro-expression");
-  if (data.curve && typeof (data.thresholds || {}).micro === "number") {
-    const dash = document.createElement("i");
-    dash.className = "dash";
-    entry("threshold of a micro-expression's motion", dash);
+  if (data.curve) {  // the key of the curves and thresholds the timeline draws (charts.js CURVES)
+    const line = (kind, scale) => {
+      const swatch = document.createElement("i");
+      swatch.className = `${kind} ${scale}`;
+      return swatch;
+    };
+    const macro = Array.isArray(data.curve.macro);
+    entry(macro ? "micro-expression motion" : "motion", line("line", "micro"));
+    if (macro) entry("macro-expression motion", line("line", "macro"));
+    for (const scale of macro ? ["micro", "macro"] : ["micro"]) {
+      if (typeof (data.thresholds || {})[scale] === "number") {
+        entry(`threshold of a ${scale}-expression's motion`, line("dash", scale));
+      }
+    }
+    if (document.querySelector("#timeline .clipped")) entry("▲ a peak above the axis (its value in its tooltip)");
   }
   const body = $("intervals").querySelector("tbody");
   body.textContent = "";
@@ -764,10 +775,10 @@ function tooShort(data) {
 // bands are for the mouse; the table's buttons are their keyboard's and screen readers' way.
 function drawTimeline(data) {
   const svg = $("timeline");
-  timeline(svg, data, colour);
+  const said = timeline(svg, data, colour);  // the curves, thresholds and peaks cut off, in words
   const n = data.intervals.length;
-  svg.setAttribute("aria-label", n ? `Motion over time; ${n} interval${n === 1 ? "" : "s"}, listed in the table below`
-    : "Motion over time; no interval found");
+  svg.setAttribute("aria-label", (n ? `Motion over time; ${n} interval${n === 1 ? "" : "s"}, listed in the table below`
+    : "Motion over time; no interval found") + (said ? `; ${said}` : ""));
   svg.querySelectorAll(".interval").forEach((band) => {
     const k = Number(band.dataset.k);
     band.classList.toggle("selected", k === current.shown);

@@ -57,7 +57,7 @@ function bars(svg, probabilities, label, colour) {
   });
 }
 
-// The spotting timeline: the motion curve (the micro scale's, with its threshold when the result has one), the
+// The spotting timeline: the motion curves (motion(): both scales', with their thresholds), the
 // stretches without a face hatched, the intervals as bands coloured by class (for the mouse: each with its interval's number in data-k, hidden from screen
 // readers, which reach the intervals by the table's buttons), a time axis.
 function timeline(svg, data, colour) {
@@ -88,25 +88,8 @@ function timeline(svg, data, colour) {
     band.setAttribute("aria-hidden", "true");
     el("text", { x: x(iv.onset), y: top - 4 }, svg).textContent = iv.type === "macro" ? "M" : "µ";
   });
-  if (data.curve) {
-    const values = data.curve.score.filter((v) => v !== null);
-    const threshold = (data.thresholds || {}).micro;  // the curve is the micro scale's (serve/spotting.py)
-    const max = Math.max(...values, typeof threshold === "number" ? threshold : 0, 1e-9);
-    let d = "", pen = false;
-    data.curve.frames.forEach((f, i) => {
-      const v = data.curve.score[i];
-      if (v === null) { pen = false; return; }
-      d += `${pen ? "L" : "M"}${x(f).toFixed(1)},${(top + plotH * (1 - v / max)).toFixed(1)}`;
-      pen = true;
-    });
-    el("path", { d, fill: "none", stroke: "#1d2330", "stroke-width": 1.2 }, svg);
-    if (typeof threshold === "number") {
-      const y = (top + plotH * (1 - threshold / max)).toFixed(1);
-      el("line", { x1: left, x2: W - right, y1: y, y2: y, stroke: "#b3261e", "stroke-dasharray": "5 4",
-                   class: "threshold" }, svg);
-    }
-    el("text", { x: left + 2, y: top + 11, class: "axis-label" }, svg).textContent = "motion";
-  } else {
+  const said = data.curve ? motion(svg, data, x, top, plotH, left, W - right) : "";
+  if (!data.curve) {
     el("text", { x: W / 2, y: top + plotH / 2, "text-anchor": "middle" }, svg).textContent = "(no motion curve)";
   }
   el("line", { x1: left, x2: W - right, y1: top + plotH, y2: top + plotH, stroke: "#999" }, svg);
@@ -128,4 +111,59 @@ function timeline(svg, data, colour) {
     el("line", { x1: px, x2: px, y1: top + plotH, y2: top + plotH + 4, stroke: "#999" }, svg);
     el("text", { x: px, y: H - 8, "text-anchor": "middle" }, svg).textContent = clock(t, step < 1 ? 1 : 0);
   }
+  return said;
+}
+
+// Both scales' curves (the micro scale's dark, the macro scale's blue) with their thresholds (dashed, dotted), on one
+// axis cut at 3 times the higher threshold, so that one spike (a hand, a turn of the head) does not press the
+// thresholds to the floor: a peak above it is marked with a triangle at the top, its value in its title. Returns
+// the words for screen readers.
+const CURVES = { micro: { stroke: "#1d2330", dash: "5 4", line: "#b3261e" },
+                 macro: { stroke: "#2f6db5", dash: "1.5 3", line: "#2f6db5" } };
+function motion(svg, data, x, top, plotH, left, right) {
+  const curves = { micro: data.curve.score, macro: Array.isArray(data.curve.macro) ? data.curve.macro : null };
+  const thresholds = Object.entries(data.thresholds || {}).filter(([s, t]) => curves[s] && typeof t === "number");
+  const values = Object.values(curves).flatMap((c) => (c || []).filter((v) => typeof v === "number"));
+  const highest = Math.max(...values, 0);
+  const cap = thresholds.length ? 3 * Math.max(...thresholds.map(([, t]) => t)) : Infinity;
+  const max = Math.max(Math.min(highest, cap), ...thresholds.map(([, t]) => t), 1e-9);
+  const y = (v) => (top + plotH * (1 - Math.min(v, max) / max)).toFixed(1);
+  let clipped = 0;
+  for (const [scale, score] of Object.entries(curves)) {
+    if (!score) continue;
+    let d = "", pen = false, run = null;  // run: the highest point of a stretch above the axis
+    const mark = () => {
+      const [f, v] = run, px = x(f);
+      const d = `M${(px - 4).toFixed(1)},${top + 6}L${px.toFixed(1)},${top}L${(px + 4).toFixed(1)},${top + 6}Z`;
+      const tip = el("path", { d, fill: CURVES[scale].stroke, class: `clipped ${scale}` }, svg);
+      const said = `Frame ${f}: ${scale} motion ${short(v)}, above the axis (cut at ${short(max)})`;
+      el("title", {}, tip).textContent = said;
+      clipped++;
+      run = null;
+    };
+    data.curve.frames.forEach((f, i) => {
+      const v = score[i];
+      if (run && !(typeof v === "number" && v > max)) mark();
+      if (typeof v !== "number") { pen = false; return; }
+      if (v > max && (!run || v > run[1])) run = [f, v];
+      d += `${pen ? "L" : "M"}${x(f).toFixed(1)},${y(v)}`;
+      pen = true;
+    });
+    if (run) mark();
+    el("path", { d, fill: "none", stroke: CURVES[scale].stroke, "stroke-width": 1.2, class: `curve ${scale}` }, svg);
+  }
+  for (const [scale, t] of thresholds) {
+    el("line", { x1: left, x2: right, y1: y(t), y2: y(t), stroke: CURVES[scale].line,
+                 "stroke-dasharray": CURVES[scale].dash, class: `threshold ${scale}` }, svg);
+  }
+  const cut = highest > max;
+  const label = el("text", { x: left + 2, y: top + 11, class: "axis-label" }, svg);
+  label.textContent = cut ? `motion (axis to ${short(max)})` : "motion";
+  const lines = curves.macro ? "micro-expression motion (dark line) and macro-expression motion (blue line)"
+    : "micro-expression motion";
+  const limits = thresholds.map(([scale, t]) => `${scale} threshold ${short(t)}`).join(", ");
+  const peaks = clipped === 1 ? "1 peak above it marked by a triangle"
+    : `${clipped} peaks above it marked by triangles`;
+  return `${lines}${limits ? `; ${limits}` : ""}` + (cut ? `; the axis is cut at ${short(max)}, 3 times the ` +
+    `higher threshold: ${peaks}, the highest ${short(highest)}` : "");
 }
