@@ -32,10 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     prune.add_argument("--max-size", type=float, default=None, metavar="GB",
                        help="then remove the least recently used entries until the cache holds at most GB gigabytes")
     prune.add_argument("--stale", action="store_true",
-                       help="remove the entries of an earlier cache format, which this mmnet never reads (with "
-                            "--older-than/--max-size: those too)")
+                       help="remove the entries of an earlier cache format, which this mmnet never reads, and the "
+                            "partial files of killed builds (with --older-than/--max-size: those too)")
     prune.add_argument("--all", action="store_true",
-                       help="remove every entry (those another process uses now are kept, and listed)")
+                       help="remove every entry, and the partial files of killed builds (those another process "
+                            "uses or builds now are kept, and listed)")
     prune.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     prune.add_argument("--dir", type=Path, default=None,
                        help="cache folder (default: $MMNET_CACHE_DIR, else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet)")
@@ -75,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
     stale = {e.name: why for e in cache_entries(folder) if (why := stale_reason(folder, e))} if args.stale else {}
     pruned = prune_cache(folder, older_than_days=args.older_than,
                          max_bytes=None if args.max_size is None else int(args.max_size * 1e9), dry_run=args.dry_run,
-                         chosen=(lambda e: e.name in stale) if args.stale else None)
+                         chosen=(lambda e: e.name in stale) if args.stale else None,
+                         temporaries=args.all or args.stale)
     removed = pruned.removed
+    before += sum(t.size for t in pruned.temporaries)
     verb = "would remove" if args.dry_run else "removed"
     for e in removed:
         age = (time.time() - e.last_used) / 86400
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         n, shown = len(pruned.foreign), ", ".join(p.relative_to(folder).as_posix() for p in pruned.foreign[:5])
         print(f"not mmnet's, kept  {n} file{'s' if n > 1 else ''} or folder{'s' if n > 1 else ''} in {folder}: {shown}"
               + (f" and {n - 5} more" if n > 5 else "") + " (is this the cache folder you meant?)")
-    freed = sum(e.size for e in removed)
+    freed = sum(e.size for e in removed) + _temporary_lines(pruned.temporaries, folder, verb)
     print(f"cache {folder}: {human_size(before)}; {verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}, "
           f"{human_size(freed)}; {human_size(before - freed)} left")
     if pruned.refused:
@@ -99,3 +102,18 @@ def run(args: argparse.Namespace) -> int:
               "write (their owner can prune them), or on a read-only file system", file=sys.stderr)
         return 1
     return 0
+
+
+def _temporary_lines(temporaries, folder: Path, verb: str) -> int:
+    """Print the young temporary files (partial frame caches of faces) prune removed, as their builds were
+    killed, and those kept for a build in progress; returns the bytes removed."""
+    for t in temporaries:
+        if t.dead:
+            print(f"{verb}  {t.path.relative_to(folder).as_posix()}  {human_size(t.size)}  (partial file of a killed "
+                  "build)")
+    kept = [t for t in temporaries if not t.dead]
+    if kept:
+        n = len(kept)
+        print(f"kept: {n} temporary file{'s' if n > 1 else ''} of a build in progress, "
+              f"{human_size(sum(t.size for t in kept))} (prune again once it ended)")
+    return sum(t.size for t in temporaries if t.dead)
