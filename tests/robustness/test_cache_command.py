@@ -209,3 +209,37 @@ def test_prune_all_removes_a_killed_builds_partial_frames_and_lists_a_running_on
         holder.communicate("")
     code, out, _ = cli(capsys, "cache", "prune", "--stale")  # the build ended (killed): its file goes now
     assert code == 0 and "removed  .frames-cccc.npy.1.tmp" in out and not running.exists()
+
+
+def test_prune_subject_erases_the_entries_holding_one_participant_and_dry_run_says_whose(tmp_path, monkeypatch,
+                                                                                        capsys):
+    """Withdrawn consent: --dry-run listed opaque names only, and nothing removed one subject's entries."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(folder))
+    cache_entry(folder, "aaaa", mb=1, index={"samples": ["casme2/01/EP02_01f", "casme2/02/EP03_02", "casme2/01/EP05"]})
+    cache_entry(folder, "bbbb", mb=1, index={"samples": ["casme2/03/EP01_1"]})
+    from mmnet.preprocess.flow import flow_cache_path
+
+    # per-clip optical flow, named as training names it (mmnet.train.prepare: the frame cache's name and the sample)
+    own = flow_cache_path(folder, "frames-aaaa/casme2/01/EP02_01f", "tvl1")
+    other = flow_cache_path(folder, "frames-bbbb/casme2/03/EP01_1", "tvl1")
+    own.parent.mkdir()
+    own.write_bytes(b"x")
+    other.write_bytes(b"x")
+    code, out, _ = cli(capsys, "info", "--cache")
+    assert "faces:   casme2: 3 subjects (01, 02, 03), 4 samples" in out
+    assert json.loads(cli(capsys, "info", "--cache", "--json")[1])["samples"][0] == "casme2/01/EP02_01f"
+    code, out, _ = cli(capsys, "cache", "prune", "--subject", "01", "--dry-run")
+    assert code == 0 and "would remove  frames-aaaa" in out
+    assert "holds casme2: 2 subjects (01, 02), 3 samples" in out and "frames-bbbb" not in out
+    assert f"would remove  {own.relative_to(folder).as_posix()}" in out
+    assert own.exists() and (folder / "frames-aaaa.npy").exists()
+    code, out, _ = cli(capsys, "cache", "prune", "--subject", "casme2/01")
+    assert code == 0 and not (folder / "frames-aaaa.npy").exists() and not (folder / "frames-aaaa.json").exists()
+    assert not (folder / "flows-aaaa-tvl1.npy").exists() and not own.exists()
+    assert (folder / "frames-bbbb.npy").exists() and other.exists()
+    code, out, _ = cli(capsys, "cache", "prune", "--subject", "01")
+    assert code == 0 and "no cache entry holds subject '01'" in out
+    code, _, err = cli(capsys, "cache", "prune", "--subject", "01", "--all")
+    assert_named_error(code, err, "--subject")
