@@ -55,6 +55,7 @@ def _perturb_bn(model: MMNet, seed: int = 0) -> None:
 
 def _onnx_call(model: MMNet, prep, onset: np.ndarray, apex: np.ndarray, threads: int, stack: contextlib.ExitStack):
     """Export to a temporary file and return a callable running it in onnxruntime (ImportError if absent)."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # else its import writes a device id under ~/.cache
     import onnxruntime as ort
     from PIL import Image
 

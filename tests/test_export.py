@@ -1,6 +1,7 @@
 """ONNX export: onnxruntime parity with PyTorch, dynamic batch, metadata, the standalone snippet."""
 
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -140,6 +141,30 @@ def test_cli_export_reports_parity(tmp_path, small, capsys):
     assert diff <= 1e-4
 
 
+def _bare_home_env(home: Path) -> dict:
+    """The environment with HOME (and the cache folders) in ``home`` and no ORT_DISABLE_TELEMETRY of the user's."""
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
+    env.update(HOME=str(home), MMNET_CACHE_DIR=str(home / "mmnet-cache"))
+    return env
+
+
+@pytest.mark.slow
+def test_cli_export_check_writes_no_onnxruntime_device_id_or_telemetry(tmp_path, small):
+    # importing onnxruntime for the check wrote ~/.cache/Microsoft/DeveloperTools/.onnxruntime/deviceid (a
+    # persistent id) and onnxruntime.db (a queued telemetry event), though mmnet says it sends nothing
+    root, _, _, _ = small
+    env = _bare_home_env(tmp_path / "home")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1] / "src"),
+                                                      env.get("PYTHONPATH")]))
+    out = tmp_path / "m.onnx"
+    result = subprocess.run([sys.executable, "-m", "mmnet", "export", "--checkpoint", str(root / "ckpt"),
+                             "--onnx", str(out)], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "max |logit difference|" in result.stdout  # the check did run onnxruntime
+    assert not (tmp_path / "home" / ".cache" / "Microsoft").exists()
+
+
 def _docs_snippet() -> str:
     text = DOCS.read_text()
     match = re.search(r"<!-- snippet: onnx-standalone -->\s*```python\n(.*?)```", text, re.S)
@@ -180,8 +205,11 @@ def test_docs_snippet_runs_without_mmnet(tmp_path, small, kind):
     (tmp_path / "snippet.py").write_text(snippet)
     # mmnet made unimportable: the snippet must not need it.
     driver = "import sys; sys.modules['mmnet'] = None; exec(open('snippet.py').read())"
-    result = subprocess.run([sys.executable, "-c", driver], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    env = _bare_home_env(tmp_path / "home")
+    result = subprocess.run([sys.executable, "-c", driver], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env=env)
     assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "home" / ".cache" / "Microsoft").exists()  # no device id, no telemetry queue
     printed = dict(line.split(": ") for line in result.stdout.strip().splitlines())
     (pred,) = Predictor(model, info).predict_clips([ClipRequest(tmp_path / onset, tmp_path / apex)])
     assert list(printed) == CLASSES

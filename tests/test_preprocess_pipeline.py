@@ -230,6 +230,25 @@ def test_a_crash_mid_clip_leaves_no_half_written_folder(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists() and not (tmp_path / TMP_DIR_NAME).exists()
 
 
+def test_a_killed_runs_crops_beside_a_single_clips_output_are_removed_and_reported(tmp_path, caplog):
+    # a single clip's temporary folder is in the folder holding its output (the clip folder is renamed into place);
+    # a killed run's crops stayed there, hidden, and the next run removed them without a word
+    from mmnet.held_folders import LOCK_NAME, host_name
+
+    folder = tmp_path / "clip"
+    _clip(folder, range(1, 3))
+    leftover = tmp_path / "crops" / TMP_DIR_NAME / f"run-{host_name()}-999999-abcd1234"
+    (leftover / "0123").mkdir(parents=True)
+    (leftover / LOCK_NAME).touch()  # its process is gone: nobody holds the lock
+    (leftover / "0123" / "reg_img1.jpg").write_bytes(b"face")
+    with caplog.at_level("WARNING", logger="mmnet"):
+        summary = prepare(folder, tmp_path / "crops" / "p07", workers=1, progress=False)
+    assert summary.results[0].status == "ok" and (tmp_path / "crops" / "p07" / "reg_img1.jpg").is_file()
+    assert not (tmp_path / "crops" / TMP_DIR_NAME).exists()
+    assert f"removed 1 temporary folder(s) of killed mmnet prepare runs, with the face crops they had written: " \
+           f"{leftover}" in caplog.text
+
+
 def test_a_full_disk_names_the_clips_output_folder_and_what_to_do(tmp_path, monkeypatch):
     import errno
 

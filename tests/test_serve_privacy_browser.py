@@ -105,3 +105,16 @@ def test_without_the_token_the_page_says_how_to_give_it(browser, server):
     assert page.is_hidden("#login")
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def test_opening_the_page_forgets_the_names_of_this_browsers_ended_jobs(browser, server):
+    # {job id: file name} of a job whose tab was closed stayed in localStorage until a later job had to wait
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server.url}/#token={TOKEN}")
+    sync_api.expect(page.locator("#model-text")).to_contain_text("classes")
+    page.evaluate("localStorage.setItem('mmnet-jobs', JSON.stringify({'0123456789abcdef': 'p07_session2.mp4'}))")
+    page.reload()  # the tab keeps its token
+    sync_api.expect(page.locator("#model-text")).to_contain_text("classes")
+    wait_until(page, "!(localStorage.getItem('mmnet-jobs') || '').includes('p07_session2')")
+    context.close()

@@ -175,3 +175,71 @@ def test_prune_keeps_an_entry_a_run_used_after_the_listing(tmp_path, monkeypatch
     pruned = cache_folder.prune_cache(tmp_path, older_than_days=30)
     assert [e.name for e in pruned.removed] == ["frames-bbbb"] and [e.name for e in pruned.in_use] == ["frames-aaaa"]
     assert (tmp_path / "frames-aaaa.npy").exists() and not (tmp_path / "frames-bbbb.npy").exists()
+
+
+def test_prune_all_removes_a_killed_builds_partial_frames_and_lists_a_running_ones(tmp_path, monkeypatch, capsys):
+    """A killed build's temporary (decoded faces, allocated at full size) was left for a day by --all, which printed
+    "0 B left"; one whose build still holds the entry's lock is kept, listed and counted in what is left."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(folder))
+    dead = folder / ".frames-aaaa.npy.999999.tmp"  # its build was killed: nobody holds frames-aaaa.lock
+    dead.write_bytes(b"x" * 300_000)
+    (folder / "frames-aaaa.lock").touch()
+    (folder / ".frames-bbbb.json.0123456789ab.tmp").write_text("{}")  # an index write killed before its lock file
+    running = folder / ".frames-cccc.npy.1.tmp"
+    running.write_bytes(b"x" * 900_000)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); "
+         "lock.acquire(); print('held', flush=True); sys.stdin.read()", str(folder / "frames-cccc.lock")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code, out, _ = cli(capsys, "cache", "prune", "--all", "--dry-run")
+        assert code == 0 and "would remove  .frames-aaaa.npy.999999.tmp  300.0 KB  (partial file of a killed" in out
+        assert dead.exists()
+        code, out, _ = cli(capsys, "cache", "prune", "--all")
+        assert code == 0 and "removed  .frames-aaaa.npy.999999.tmp" in out
+        assert "removed  .frames-bbbb.json.0123456789ab.tmp" in out
+        assert "kept: 1 temporary file of a build in progress, 900.0 KB" in out and "900.0 KB left" in out
+        assert not dead.exists() and not (folder / ".frames-bbbb.json.0123456789ab.tmp").exists() and running.exists()
+        code, out, _ = cli(capsys, "cache", "prune", "--older-than", "30")  # only --all and --stale look at them
+        assert "kept: 1 temporary" not in out
+    finally:
+        holder.communicate("")
+    code, out, _ = cli(capsys, "cache", "prune", "--stale")  # the build ended (killed): its file goes now
+    assert code == 0 and "removed  .frames-cccc.npy.1.tmp" in out and not running.exists()
+
+
+def test_prune_subject_erases_the_entries_holding_one_participant_and_dry_run_says_whose(tmp_path, monkeypatch,
+                                                                                        capsys):
+    """Withdrawn consent: --dry-run listed opaque names only, and nothing removed one subject's entries."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(folder))
+    cache_entry(folder, "aaaa", mb=1, index={"samples": ["casme2/01/EP02_01f", "casme2/02/EP03_02", "casme2/01/EP05"]})
+    cache_entry(folder, "bbbb", mb=1, index={"samples": ["casme2/03/EP01_1"]})
+    from mmnet.preprocess.flow import flow_cache_path
+
+    # per-clip optical flow, named as training names it (mmnet.train.prepare: the frame cache's name and the sample)
+    own = flow_cache_path(folder, "frames-aaaa/casme2/01/EP02_01f", "tvl1")
+    other = flow_cache_path(folder, "frames-bbbb/casme2/03/EP01_1", "tvl1")
+    own.parent.mkdir()
+    own.write_bytes(b"x")
+    other.write_bytes(b"x")
+    code, out, _ = cli(capsys, "info", "--cache")
+    assert "faces:   casme2: 3 subjects (01, 02, 03), 4 samples" in out
+    assert json.loads(cli(capsys, "info", "--cache", "--json")[1])["samples"][0] == "casme2/01/EP02_01f"
+    code, out, _ = cli(capsys, "cache", "prune", "--subject", "01", "--dry-run")
+    assert code == 0 and "would remove  frames-aaaa" in out
+    assert "holds casme2: 2 subjects (01, 02), 3 samples" in out and "frames-bbbb" not in out
+    assert f"would remove  {own.relative_to(folder).as_posix()}" in out
+    assert own.exists() and (folder / "frames-aaaa.npy").exists()
+    code, out, _ = cli(capsys, "cache", "prune", "--subject", "casme2/01")
+    assert code == 0 and not (folder / "frames-aaaa.npy").exists() and not (folder / "frames-aaaa.json").exists()
+    assert not (folder / "flows-aaaa-tvl1.npy").exists() and not own.exists()
+    assert (folder / "frames-bbbb.npy").exists() and other.exists()
+    code, out, _ = cli(capsys, "cache", "prune", "--subject", "01")
+    assert code == 0 and "no cache entry holds subject '01'" in out
+    code, _, err = cli(capsys, "cache", "prune", "--subject", "01", "--all")
+    assert_named_error(code, err, "--subject")

@@ -16,6 +16,7 @@ Examples:
   mmnet cache prune --max-size 20 --dry-run    (least recently used first, down to 20 GB; only list)
   mmnet cache prune --stale                    (entries of an earlier format, never read again)
   mmnet cache prune --all                      (everything, e.g. to erase what was derived from faces)
+  mmnet cache prune --subject 07 --dry-run     (the entries holding subject 07's faces; only list)
 """
 
 from __future__ import annotations
@@ -32,11 +33,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     prune.add_argument("--max-size", type=float, default=None, metavar="GB",
                        help="then remove the least recently used entries until the cache holds at most GB gigabytes")
     prune.add_argument("--stale", action="store_true",
-                       help="remove the entries of an earlier cache format, which this mmnet never reads (with "
-                            "--older-than/--max-size: those too)")
+                       help="remove the entries of an earlier cache format, which this mmnet never reads, and the "
+                            "partial files of killed builds (with --older-than/--max-size: those too)")
     prune.add_argument("--all", action="store_true",
-                       help="remove every entry (those another process uses now are kept, and listed)")
-    prune.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+                       help="remove every entry, and the partial files of killed builds (those another process "
+                            "uses or builds now are kept, and listed)")
+    prune.add_argument("--subject", default=None, metavar="ID",
+                       help="remove the entries holding a sample of this subject (as sample ids write it, '01', or "
+                            "'DATASET/ID'; --dry-run lists each entry's subjects): the frame caches that include it, "
+                            "with their optical flow, and its per-clip optical-flow files")
+    prune.add_argument("--dry-run", action="store_true", help="only list what would be removed, with whose faces")
     prune.add_argument("--dir", type=Path, default=None,
                        help="cache folder (default: $MMNET_CACHE_DIR, else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet)")
 
@@ -56,32 +62,42 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data.cache import cache_entries, default_cache_dir, prune_cache
     from ..data.cache_stale import stale_reason
+    from ..data.cache_subjects import describe_samples, entries_of_subject, entry_samples
     from ..errors import ConfigError, UsageError
 
-    if args.all and (args.older_than is not None or args.max_size is not None or args.stale):
-        raise ConfigError("mmnet cache prune --all removes every entry: give it without --older-than, --max-size "
-                          "and --stale.")
+    if args.all and (args.older_than is not None or args.max_size is not None or args.stale or args.subject):
+        raise ConfigError("mmnet cache prune --all removes every entry: give it without --older-than, --max-size, "
+                          "--stale and --subject.")
     if args.all:
         args.older_than = 0.0  # every entry was last used before now
-    if args.older_than is None and args.max_size is None and not args.stale:
-        raise UsageError("mmnet cache prune needs --older-than DAYS and/or --max-size GB, --stale, or --all.")
+    if args.older_than is None and args.max_size is None and not args.stale and args.subject is None:
+        raise UsageError("mmnet cache prune needs --older-than DAYS and/or --max-size GB, --stale, --subject ID, or "
+                         "--all.")
+    if args.subject is not None and not args.subject.strip("/ "):
+        raise ConfigError("--subject needs a subject id, e.g. --subject 01 or --subject casme2/01.")
     for name, value in (("--older-than", args.older_than), ("--max-size", args.max_size)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise ConfigError(f"{name} must be a number >= 0, got {value}")
     folder = args.dir or default_cache_dir()
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"cache folder '{folder}' is a file, not a folder.")
-    before = sum(e.size for e in cache_entries(folder))
-    stale = {e.name: why for e in cache_entries(folder) if (why := stale_reason(folder, e))} if args.stale else {}
+    entries = cache_entries(folder)
+    before = sum(e.size for e in entries)
+    stale = {e.name: why for e in entries if (why := stale_reason(folder, e))} if args.stale else {}
+    whose = {e.name: describe_samples(samples) for e in entries if (samples := entry_samples(folder, e)) is not None}
+    of_subject, unknown = entries_of_subject(folder, entries, args.subject) if args.subject else (set(), [])
     pruned = prune_cache(folder, older_than_days=args.older_than,
                          max_bytes=None if args.max_size is None else int(args.max_size * 1e9), dry_run=args.dry_run,
-                         chosen=(lambda e: e.name in stale) if args.stale else None)
+                         chosen=(lambda e: e.name in stale or e.name in of_subject) if stale or of_subject else None,
+                         temporaries=args.all or args.stale or args.subject is not None)
     removed = pruned.removed
+    before += sum(t.size for t in pruned.temporaries)
     verb = "would remove" if args.dry_run else "removed"
     for e in removed:
         age = (time.time() - e.last_used) / 86400
         why = f"  stale: {stale[e.name]}" if e.name in stale else f"  ({e.note})" if e.note else ""
-        print(f"{verb}  {e.name}  {human_size(e.size)}  last used {age:.1f} days ago{why}")
+        held = f"  holds {whose[e.name]}" if e.name in whose else ""
+        print(f"{verb}  {e.name}  {human_size(e.size)}  last used {age:.1f} days ago{why}{held}")
     for e in pruned.in_use:  # another mmnet process uses, builds or checks it now
         print(f"in use, kept  {e.name}  {human_size(e.size)}")
     for e in pruned.refused:
@@ -90,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
         n, shown = len(pruned.foreign), ", ".join(p.relative_to(folder).as_posix() for p in pruned.foreign[:5])
         print(f"not mmnet's, kept  {n} file{'s' if n > 1 else ''} or folder{'s' if n > 1 else ''} in {folder}: {shown}"
               + (f" and {n - 5} more" if n > 5 else "") + " (is this the cache folder you meant?)")
-    freed = sum(e.size for e in removed)
+    if args.subject is not None:
+        _subject_lines(args.subject, of_subject, unknown)
+    freed = sum(e.size for e in removed) + _temporary_lines(pruned.temporaries, folder, verb)
     print(f"cache {folder}: {human_size(before)}; {verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}, "
           f"{human_size(freed)}; {human_size(before - freed)} left")
     if pruned.refused:
@@ -99,3 +117,28 @@ def run(args: argparse.Namespace) -> int:
               "write (their owner can prune them), or on a read-only file system", file=sys.stderr)
         return 1
     return 0
+
+
+def _temporary_lines(temporaries, folder: Path, verb: str) -> int:
+    """Print the young temporary files (partial frame caches of faces) prune removed, as their builds were
+    killed, and those kept for a build in progress; returns the bytes removed."""
+    for t in temporaries:
+        if t.dead:
+            print(f"{verb}  {t.path.relative_to(folder).as_posix()}  {human_size(t.size)}  (partial file of a killed "
+                  "build)")
+    kept = [t for t in temporaries if not t.dead]
+    if kept:
+        n = len(kept)
+        print(f"kept: {n} temporary file{'s' if n > 1 else ''} of a build in progress, "
+              f"{human_size(sum(t.size for t in kept))} (prune again once it ended)")
+    return sum(t.size for t in temporaries if t.dead)
+
+
+def _subject_lines(subject: str, chosen: set[str], unknown) -> None:
+    """What --subject found: nothing (said, so that an erasure is known to be complete), and the frame caches whose
+    index cannot be read, so that nobody can tell whom they hold."""
+    if not chosen:
+        print(f"no cache entry holds subject {subject!r} (sample ids write subjects as --dry-run lists them)")
+    for e in unknown:
+        print(f"kept, cannot tell whose faces it holds (its index cannot be read: a build in progress or a damaged "
+              f"entry)  {e.name}  {human_size(e.size)}; mmnet cache prune --all removes it")

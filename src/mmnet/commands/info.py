@@ -125,6 +125,7 @@ def _machine_info(args: argparse.Namespace) -> int:
 def _cache_info(as_json: bool) -> int:
     from ..data.cache_folder import build_temporaries, cache_entries, default_cache_dir, default_cache_dir_source
     from ..data.cache_stale import stale_reason
+    from ..data.cache_subjects import describe_samples, entry_samples
     from .cache import human_size
 
     folder = default_cache_dir()
@@ -135,20 +136,26 @@ def _cache_info(as_json: bool) -> int:
     temporary_bytes = sum(p.stat().st_size for p in temporaries)
     stale = [e for e in entries if stale_reason(folder, e)]  # an earlier format's: never read again
     stale_bytes = sum(e.size for e in stale)
+    samples = sorted({s for e in entries for s in entry_samples(folder, e) or []})  # whose faces the frames are
     if as_json:
         print(json.dumps({"cache_dir": str(folder), "bytes": size, "entries": len(entries),
                           "stale_entries": len(stale), "stale_bytes": stale_bytes,
-                          "temporary_files": len(temporaries), "temporary_bytes": temporary_bytes}, indent=2))
+                          "temporary_files": len(temporaries), "temporary_bytes": temporary_bytes,
+                          "samples": samples}, indent=2))
         return 0
     print(f"cache:   {folder} ({source}; data.cache_dir overrides it per run)")
     print(f"size:    {human_size(size)} in {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
           + ("" if folder.is_dir() else " (the folder does not exist yet)"))
+    if samples:
+        print(f"faces:   {describe_samples(samples)} (mmnet cache prune --all --dry-run: per entry; --subject ID: "
+              "one subject's)")
     if stale:
         print(f"stale:   {human_size(stale_bytes)} in {len(stale)} entr{'y' if len(stale) == 1 else 'ies'} of an "
               "earlier cache format, which this mmnet never reads (mmnet cache prune --stale removes them)")
     if temporaries:  # builds in progress, or killed ones: the entry's next build (or a prune a day on) removes them
         print(f"partial: {human_size(temporary_bytes)} in {len(temporaries)} temporary file(s) of builds in progress "
-              "or killed (removed by the next build of their entry, or by prune once a day old)")
+              "or killed (removed by the next build of their entry, by prune --all or --stale once their build "
+              "ended, or by any prune once a day old)")
     print("prune:   mmnet cache prune --older-than DAYS | --max-size GB | --stale | --all [--dry-run]")
     return 0
 

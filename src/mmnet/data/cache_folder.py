@@ -38,6 +38,13 @@ from ..private_files import make_private_folder
 from ..user_folders import cache_dir_and_source
 from ..utils import in_made_folder
 from .cache_names import is_mmnet_folder, scan_cache_folder
+from .cache_temporaries import (
+    Temporary,
+    build_temporaries,
+    prune_temporaries,
+    remove_build_temporaries,
+    young_temporary,
+)
 
 try:
     import fcntl
@@ -172,34 +179,6 @@ def unreadable_entry(path: Path, exc: OSError, problem: str = "cannot be read") 
                      "have its owner make the existing files group-readable (chmod -R g+rw).")
 
 
-def remove_build_temporaries(data_path: Path) -> list[Path]:
-    """Delete what killed builds of this entry left (``.<data file>.<pid>.tmp``, each allocated at full size).
-    Only while holding the entry's lock: then no other process is writing one."""
-    pattern = re.compile(rf"\.{re.escape(data_path.name)}\.\d+\.tmp")
-    removed = []
-    for path in data_path.parent.glob(f".{data_path.name}.*.tmp"):
-        if pattern.fullmatch(path.name):
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    if removed:
-        log.info("removed %d temporary file(s) of killed builds of frame cache '%s'", len(removed), data_path)
-    return removed
-
-
-def build_temporaries(cache_dir: Path) -> list[Path]:
-    """The young temporary files in the cache folder, which :func:`cache_entries` leaves out: of builds in
-    progress, or of killed ones (removed by the next build of their entry, or by ``mmnet cache prune`` once a
-    day old, when they count as entries)."""
-    if not cache_dir.is_dir():
-        return []
-    return sorted(p for p, st in scan_cache_folder(cache_dir)[0] if _young_temporary(p, st))
-
-
-def _young_temporary(path: Path, st: os.stat_result) -> bool:
-    """A dot-file written in the last day: a build in progress may still be writing it."""
-    return path.name.startswith(".") and time.time() - st.st_mtime < 86400
-
-
 # -- the cache folder as a whole (`mmnet info --cache`, `mmnet cache prune`) ----------------------------
 @dataclass
 class CacheEntry:
@@ -229,7 +208,7 @@ def _entries_and_foreign(root: Path) -> tuple[list[CacheEntry], list[Path]]:
     files, foreign = scan_cache_folder(root)
     groups: dict[str, list[tuple[Path, os.stat_result]]] = {}
     for path, st in files:
-        if _young_temporary(path, st):  # a build in progress may be writing it: left alone for a day
+        if young_temporary(path, st):  # a build in progress may be writing it: left alone for a day
             continue
         m = re.fullmatch(r"(?:frames|flows)-([0-9a-f]+)(?:-[\w]+)?\.(?:npy|json|lock)", path.name)
         if path.parent == root / "calibration" and re.fullmatch(r"[0-9a-f]+\.lock", path.name):
@@ -254,17 +233,20 @@ class PruneResult:
     another process uses them (maps their data, or builds or checks them) right now, or used them since prune listed
     them, and those it could not remove (permission denied: another user's, in a folder that protects them; a
     read-only file system). ``foreign``: what the folder holds that is not mmnet's (``cache_names``), never removed.
+    ``temporaries``: young temporary files (``cache_temporaries``): those of killed builds removed (``dead``), the
+    others kept.
     """
 
     removed: list[CacheEntry]
     in_use: list[CacheEntry]
     refused: list[CacheEntry] = field(default_factory=list)
     foreign: list[Path] = field(default_factory=list)
+    temporaries: list[Temporary] = field(default_factory=list)
 
 
 def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float | None = None,
                 max_bytes: int | None = None, dry_run: bool = False,
-                chosen: Callable[[CacheEntry], bool] | None = None) -> PruneResult:
+                chosen: Callable[[CacheEntry], bool] | None = None, temporaries: bool = False) -> PruneResult:
     """Remove entries last used more than ``older_than_days`` ago, then the least recently used until
     the cache holds at most ``max_bytes``. An entry whose lock another process holds is kept (the next least
     recently used goes in its place), and so is one whose data files a run maps (:func:`use_entry`) or one used
@@ -272,11 +254,14 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
     starts and no run maps them meanwhile. An entry that cannot be deleted (permission denied, a read-only file
     system) is counted in ``refused``, and the next one goes in its place. Its data files go first: where one cannot
     be deleted nothing else of the entry is (on Windows, a data file a run maps cannot be: that entry is in use).
-    ``chosen``: entries removed whatever their age (``mmnet cache prune --stale``: ``cache_stale``)."""
+    ``chosen``: entries removed whatever their age (``mmnet cache prune --stale``: ``cache_stale``). ``temporaries``:
+    also delete the young temporary files of killed builds (``--all``, ``--stale``), and list those of builds in
+    progress."""
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
     entries, foreign = _entries_and_foreign(root)
-    result = PruneResult([], [], foreign=foreign)
+    result = PruneResult([], [], foreign=foreign,
+                         temporaries=prune_temporaries(root, dry_run=dry_run) if temporaries else [])
     left = sum(e.size for e in entries)
     for e in entries:  # least recently used first
         too_old = cutoff is not None and e.last_used < cutoff

@@ -280,7 +280,13 @@ def onnx_parity(model: MMNet, path: str | Path, *, batch_size: int = 2, seed: in
     return float(np.abs(got - expected).max())
 
 
+# onnxruntime's import writes a persistent device id and a queued telemetry event (device, OS, CPU, Python
+# path) under ~/.cache/Microsoft/DeveloperTools unless this is set before it; a user's explicit value stands.
+ORT_TELEMETRY_VARIABLE = "ORT_DISABLE_TELEMETRY"
+
+
 def _onnxruntime():
+    os.environ.setdefault(ORT_TELEMETRY_VARIABLE, "1")
     try:
         import onnxruntime
     except ImportError:

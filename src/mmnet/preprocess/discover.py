@@ -209,7 +209,7 @@ def discover(source: str | Path, out: str | Path | None = None, layout: str = "a
         default = source.with_name(source.stem + "_aligned")
         out_dir = Path(out) if out is not None else default
         _refuse_overlap(given, source, out_dir, default)
-        out_root = out_dir.parent
+        out_root = out_dir.parent  # its temporary folder: beside out_dir, which a finished clip is renamed to
         jobs = [ClipJob(source.name, out_dir, video=source, onset=onset)]
     else:
         if not source.is_dir():

@@ -282,9 +282,11 @@ def _worker(job: ClipJob, tmp_root: Path, settings: dict, quality: int) -> ClipR
 
 
 def _run_tmp_dir(out_root: Path) -> HeldFolder:
-    """A private temporary folder for this run under ``out_root``, held while it runs; removes those of killed runs."""
-    base = out_root / TMP_DIR_NAME
-    remove_unheld(base, "run-")
+    """A private temporary folder for this run under ``out_root``, held while it runs; removes those of killed runs
+    (their lock free), saying so: they hold face crops that nobody would otherwise find."""
+    if removed := remove_unheld(base := out_root / TMP_DIR_NAME, "run-"):
+        log.warning("removed %d temporary folder(s) of killed mmnet prepare runs, with the face crops they had "
+                    "written: %s", len(removed), ", ".join(str(p) for p in removed))
     return hold_new_folder(base, "run-")
 
 

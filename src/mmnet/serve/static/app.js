@@ -202,6 +202,21 @@ function forgetJob(id) {
   localStorage.setItem(OWN_KEY, JSON.stringify(own));
 }
 
+// On opening the page: forget this browser's jobs that ended or are gone (their tab closed while they ran), so that
+// their recordings' names do not stay in the browser's storage. The one followed again is forgotten when it ends.
+async function forgetEndedJobs() {
+  for (const id of Object.keys(ownJobs())) {
+    if (id === localStorage.getItem(JOB_KEY)) continue;
+    try {
+      const r = await api(`api/jobs/${encodeURIComponent(id)}`);
+      const body = r.ok ? await r.json() : {};
+      if (r.status === 404 || body.status === "done" || body.status === "failed") forgetJob(id);
+    } catch (e) {
+      return;  // the server does not answer: asked again on the next visit
+    }
+  }
+}
+
 // A note under the file control, also said through the status region (the note alone, shown late, is not read).
 function showNote(text) {
   $("note").hidden = false;
@@ -868,6 +883,7 @@ function setup() {
   window.addEventListener("resize", () => { if (current && current.kind === "recording") drawTimeline(current.data); });
   const start = () => loadModel().then((allowed) => {  // a reload while a recording was analysed: follow it again
     const id = localStorage.getItem(JOB_KEY);
+    if (allowed) forgetEndedJobs();
     if (!allowed || !id) return;
     $("mode-recording").checked = true;  // only a recording's analysis is a job followed
     setMode();

@@ -1,0 +1,77 @@
+"""Whose faces each cache entry holds, for ``mmnet cache prune --dry-run`` and ``--subject`` (a participant who
+withdraws their consent: every entry derived from their recordings is erased, and rebuilt without them).
+
+A frame cache's index (``frames-<key>.json``) lists its samples by id, ``<dataset>/<subject>/<clip>``; the entry's
+optical flow (``flows-<key>-<method>.npy``) goes with it. A per-clip optical-flow file
+(``flow-v<N>-<method>/<frames-key>_<dataset>_<subject>_<clip>-<hash>.npy``, ``mmnet.preprocess.flow``) is named
+after its sample.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .cache_folder import CacheEntry
+
+__all__ = ["entry_samples", "describe_samples", "entries_of_subject"]
+
+
+def entry_samples(root: Path, entry: CacheEntry) -> list[str] | None:
+    """The sample ids a frame-cache entry's index lists; None for another kind of entry, or an unreadable index."""
+    if not re.fullmatch(r"frames-[0-9a-f]+", entry.name):
+        return None
+    try:
+        samples = json.loads((root / f"{entry.name}.json").read_text(encoding="utf-8")).get("samples")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [s for s in samples if isinstance(s, str)] if isinstance(samples, list) else None
+
+
+def describe_samples(samples: list[str], shown: int = 8) -> str:
+    """``casme2: 3 subjects (01, 02, 05), 12 samples`` per dataset, the subjects as the sample ids write them."""
+    by_dataset: dict[str, dict[str, int]] = {}
+    for sample in samples:
+        dataset, subject = (sample.split("/") + ["?"])[:2]
+        subjects = by_dataset.setdefault(dataset, {})
+        subjects[subject] = subjects.get(subject, 0) + 1
+    parts = []
+    for dataset, subjects in by_dataset.items():
+        names = sorted(subjects)
+        listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+        n = sum(subjects.values())
+        parts.append(f"{dataset}: {len(names)} subject{'s' if len(names) != 1 else ''} ({listed}), "
+                     f"{n} sample{'s' if n != 1 else ''}")
+    return "; ".join(parts) or "no samples"
+
+
+def _matches(sample: str, subject: str) -> bool:
+    """``subject`` is a sample's subject as its id writes it (``01``), or ``<dataset>/<subject>``."""
+    parts = sample.split("/")
+    return len(parts) >= 3 and (parts[1] == subject or f"{parts[0]}/{parts[1]}" == subject)
+
+
+def entries_of_subject(root: Path, entries: list[CacheEntry], subject: str) -> tuple[set[str], list[CacheEntry]]:
+    """The names of the entries holding a sample of ``subject``: frame caches whose index lists one, and per-clip
+    optical-flow files named after one. Also the frame caches whose index cannot be read (a build in progress, a
+    damaged entry): nobody can tell whom they hold."""
+    chosen, unknown = set(), []
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", subject)  # as flow_cache_path writes a sample id into a file name
+    if "/" in subject:
+        dataset, _, person = subject.partition("/")
+        flow_name = re.compile(rf"frames-[0-9a-f]+_{re.escape(re.sub(r'[^A-Za-z0-9._-]+', '_', dataset))}_"
+                               rf"{re.escape(re.sub(r'[^A-Za-z0-9._-]+', '_', person))}_.+-[0-9a-f]{{10}}\.npy")
+    else:
+        flow_name = re.compile(rf"frames-[0-9a-f]+_[A-Za-z0-9.-]+_{re.escape(safe)}_.+-[0-9a-f]{{10}}\.npy")
+    for e in entries:
+        name = e.name.replace("\\", "/")
+        if re.fullmatch(r"frames-[0-9a-f]+", name):
+            samples = entry_samples(root, e)
+            if samples is None:
+                unknown.append(e)
+            elif any(_matches(s, subject) for s in samples):
+                chosen.add(e.name)
+        elif re.match(r"(?:flow/)?flow-v\d+-\w+/", name) and flow_name.fullmatch(name.rsplit("/", 1)[-1]):
+            chosen.add(e.name)
+    return chosen, unknown
