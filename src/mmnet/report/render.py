@@ -15,6 +15,7 @@ from ..run_folder import split_skipped
 from .ci_text import report_protocol, resampled_words
 from .class_gaps import class_gap_lines
 from .config_summary import configuration_lines
+from .left_out import exclusions_text, scheme_exclusions
 from .methods import methods_lines
 from .one_class import one_class_lines
 from .parts import part_class_lines
@@ -160,8 +161,10 @@ def render_markdown(report: dict) -> str:
         L += ["", f"**{banner}**"]
     # split here too, so that a report.json of an earlier mmnet (its count held the list's exclusions) reads the same
     problems, unlisted = split_skipped((r["sample_id"], r["reason"]) for r in st.get("skipped") or [])
+    problems, by_scheme = scheme_exclusions(problems)  # on purpose, not for a problem: counted per label
     n_skipped = len(problems) if "skipped" in st else st["skipped_samples"]
     skipped = f"{n_skipped} more skipped, listed in skipped.csv" if n_skipped else "none skipped"
+    skipped += f"; {exclusions_text(by_scheme)}" if by_scheme else ""
     skipped += "".join(f"; {n} not in {name}, left out by the protocol's list" for name, n in unlisted.items())
     L += ["", f"Protocol: {protocol_line(report)}; {report['pooling']}.",
           f"Samples: {report['n_samples']} in samples.csv ({skipped}); "

@@ -21,6 +21,7 @@ from ..version import __version__
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .class_gaps import class_gaps
 from .config_summary import config_summary
+from .left_out import scheme_exclusions
 from .methods import recipe
 from .metrics import confusion_matrix, scores_from_confusion
 from .one_class import single_predicted_class
@@ -115,6 +116,7 @@ def _status(run: Run) -> dict:
     left_out = list(zip(run.skipped["sample_id"], run.skipped["reason"]))
     # skipped_samples: for a problem of the data; a composite's list leaving a part's sample out is counted apart
     problems, unlisted = split_skipped(left_out)
+    problems, by_scheme = scheme_exclusions(problems)  # left out on purpose: not a problem of the data
     untested: dict[str, dict] = {}
     damaged = [{"seed": s, "fold": f.name, "file": str(f.path / PREDICTIONS), "samples": f.missing}
                for s in sorted(run.folds) for f in run.folds[s] if f.finished and f.missing]
@@ -135,6 +137,7 @@ def _status(run: Run) -> dict:
             "expected_seeds": expected_seeds, "missing_seeds": missing_seeds,
             "damaged_folds": damaged,
             "untested": untested, "skipped_samples": len(problems), "not_listed": unlisted,
+            "excluded_by_scheme": by_scheme,
             "skipped": [{"sample_id": str(i), "reason": str(r)} for i, r in left_out]}
 
 
