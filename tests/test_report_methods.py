@@ -139,3 +139,12 @@ def test_the_datasets_own_scheme_is_not_called_a_change_from_the_defaults():
     assert config_defaults({"data.dataset": "samm", "data.scheme": "samm-5class"}) == {"data.dataset": "casme2"}
     assert config_defaults({"data.dataset": "casme2", "data.scheme": "casme2-3class"}) == {
         "data.scheme": "casme2-5class"}
+
+
+def test_uncropped_frames_and_a_label_control_are_said():
+    raw = recipe({"data": {"permute_labels": True}},
+                 {"part_frames": {"casme2": {"folder": "CASME2-RAW", "uncropped": True, "layout": "raw"}}})
+    assert "Frames (from CASME2-RAW, UNCROPPED full frames) resized" in raw["summary"]
+    assert raw["summary"].endswith("Control run: the labels were shuffled across samples before training (expect "
+                                   "chance).")
+    assert "labels" not in recipe({}, {})

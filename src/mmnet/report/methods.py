@@ -127,12 +127,15 @@ def recipe(config: dict, env: dict | None, network: dict | None = None) -> dict:
     """report.json's ``recipe``: one clause per topic and ``summary``, the paragraph report.md shows."""
     c, env = _values(config), env or {}
     frames = ""
-    if isinstance(env.get("part_frames"), dict) and len(env["part_frames"]) == 1:
-        frames = f" (from {next(iter(env['part_frames'].values())).get('folder')})"
+    if isinstance(env.get("part_frames"), dict) and len(env["part_frames"]) == 1:  # a composite's: the Protocol line
+        part = next(iter(env["part_frames"].values()))
+        frames = f" (from {part.get('folder')}{', UNCROPPED full frames' if part.get('uncropped') else ''})"
     out = {"network": _network(network, c), "input": _input(c), "preprocessing": _preprocessing(c, frames),
            "temporal_jitter": _jitter(c), "augmentation": _augmentation(c),
            "optimisation": _optimisation(c, _precision(c, env)), "testing": _testing(c),
            "randomness": _randomness(c)}
+    if c["data.permute_labels"]:
+        out["labels"] = "control run: the labels were shuffled across samples before training (expect chance)"
     out["summary"] = ". ".join(v[0].upper() + v[1:] for v in out.values()) + "."
     return out
 
