@@ -21,7 +21,7 @@ OPTIMIZER = "AdamW (decoupled weight decay; PyTorch's fused implementation where
 SCHEDULER = "ExponentialLR"
 LOSS = "unweighted cross-entropy (no class weights, no resampling)"
 LAST_BATCH = "the last, partial batch kept"
-FOLD_SEED = "the first 4 bytes of SHA-256 of 'seed/fold'"
+FOLD_SEED = "the first 4 bytes of SHA-256 of '<seed>/<fold>', little-endian with the top bit cleared"
 TESTING = "exact annotated onset and apex frames, no test-time augmentation"
 _MMNET = "mmnet.model.mmnet:MMNet"  # done.json's name of MMNet (protocol_text.MMNET_NETWORK)
 
@@ -119,8 +119,10 @@ def _testing(c: dict) -> str:
 
 
 def _randomness(c: dict) -> str:
-    return (f"seeds {c['seeds']}; each (seed, fold) seeds torch with {FOLD_SEED} (done.json's fold_seed) and its "
-            "shuffling, jitter and augmentation generator with that number + 1")
+    seeds = c["seeds"] if isinstance(c["seeds"], list) else [c["train.seed"]]
+    return (f"run seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; each (seed, fold) seeds torch "
+            f"with {FOLD_SEED} (done.json's fold_seed), and its shuffling, jitter and augmentation generator with "
+            "that number + 1")
 
 
 def recipe(config: dict, env: dict | None, network: dict | None = None) -> dict:
