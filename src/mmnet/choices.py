@@ -5,7 +5,7 @@ from __future__ import annotations
 
 __all__ = ["EXECUTORS", "TRANSPORTS", "SELECTIONS", "PROTOCOLS", "PRECISIONS", "AUTHORS_PRECISION",
            "BAD_SAMPLE_POLICIES",
-           "PREPARE_LAYOUTS", "DATASETS", "LONG_VIDEO_DATASETS", "SPOT_SCORE_MODES", "TIER_IGNORE"]
+           "PREPARE_LAYOUTS", "CASME2_LAYOUTS", "DATASETS", "LONG_VIDEO_DATASETS", "SPOT_SCORE_MODES", "TIER_IGNORE"]
 
 EXECUTORS = ("local", "ray", "slurm")  # ExecutorConfig.executor, --executor
 TRANSPORTS = ("object-store", "shared-fs")  # ExecutorConfig.transport, --transport
@@ -16,6 +16,8 @@ PRECISIONS = ("auto", "fp32", "bf16")  # train.precision, --precision
 AUTHORS_PRECISION = "fp32"
 BAD_SAMPLE_POLICIES = ("error", "skip", "nearest")  # data.on_bad_sample, check-data --on-bad-sample
 PREPARE_LAYOUTS = ("auto", "casme2", "samm", "frames", "video")  # mmnet prepare --layout
+# CASME II's frames folders (mmnet.data.casme2.LAYOUTS, a test keeps them equal): data.layout, check-data --layout
+CASME2_LAYOUTS = ("cropped", "cropped-updated", "raw-selected", "raw")
 # mmnet.data's loader registries by name (a test keeps them equal): data.dataset, check-data's DATASET
 DATASETS = ("casme2", "casme3", "composite", "mmew", "samm", "smic", "smic-hs", "smic-nir", "smic-vis", "table")
 # spotting's long recordings (table-long: a lab's own)
