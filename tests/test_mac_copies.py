@@ -127,6 +127,25 @@ def test_score_spots_and_agree_match_an_nfd_video_id_with_an_nfc_one(tmp_path, c
     assert frames == {NFC: {"frames": 100, "from": "--frames", "first_frame": 1, "last_frame": 100}}
 
 
+def test_one_video_id_in_both_forms_in_one_file_keeps_every_interval(tmp_path, capsys):
+    truth, spots = tmp_path / "truth.csv", tmp_path / "spots.csv"
+    truth.write_text(f"vid,onset,offset,type\n{NFC},10,20,me\n{NFC},100,110,me\n", encoding="utf-8")
+    spots.write_text(f"vid,onset,offset,type\n{NFC},10,20,me\n{NFD},100,110,me\n", encoding="utf-8")
+    assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
+    counts = {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in json.loads(capsys.readouterr().out)["counts"]}
+    assert counts["micro"] == (2, 0, 0)
+
+
+def test_nfc_keys_joins_the_lists_of_one_id_in_two_forms():
+    from mmnet.unicode_names import nfc_keys
+
+    first, second = [(1, 2)], [(5, 6)]
+    assert nfc_keys({NFC: first, NFD: second, "v": []}) == {NFC: [(1, 2), (5, 6)], "v": []}
+    assert first == [(1, 2)]  # the reader's list is not changed in place
+    assert nfc_keys({NFD: [], NFC: [(3, 4)]}) == {NFC: [(3, 4)]}  # no expression beside one: the one is kept
+    assert nfc_keys({(NFD, "a"): 7, (NFC, "a"): 9}) == {(NFC, "a"): 7}
+
+
 def test_a_clip_list_row_in_nfc_finds_a_folder_named_in_nfd(tmp_path):
     from mmnet.infer import read_clip_list
 
