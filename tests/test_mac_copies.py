@@ -1,5 +1,6 @@
 """Datasets and files copied from a Mac: an AppleDouble '._NAME' file beside every file and folder, '.DS_Store' in
-every folder, names in Unicode NFD (decomposed accents), and a classic Mac CSV (Mac OS Roman, lines ending in CR)."""
+every folder, names in Unicode NFD (decomposed accents); a classic Mac CSV (Mac OS Roman, lines ending in CR) is in
+test_csv_text.py."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import json
 import os
 import unicodedata
 from pathlib import Path
-
-import pytest
 
 from mmnet.cli import main
 from mmnet.data import load_dataset
@@ -163,16 +162,6 @@ def test_spots_video_id_from_an_nfd_file_name_is_nfc(tmp_path):
     one_word = NFD.replace(" ", "")  # an MEGC id holds no space
     given = argparse.Namespace(video_id=one_word, subject=one_word, checkpoint=object(), source=tmp_path / "x.mp4")
     assert megc_ids(given) == (NFC.replace(" ", ""),) * 2  # as the shell completes them from a Mac's name
-
-
-def test_a_classic_mac_csv_is_named_by_its_cr_line_and_as_mac_roman(tmp_path):
-    from mmnet.errors import DataError
-    from mmnet.infer import read_clip_list
-
-    path = tmp_path / "list.csv"
-    path.write_bytes("source,onset\rclips/Müller,2\r".encode("mac_roman"))
-    with pytest.raises(DataError, match=r"not UTF-8 text \(line 2, byte 20; possibly Mac OS Roman"):
-        read_clip_list(path)
 
 
 def test_an_mmew_clip_folder_named_in_nfd_gives_no_case_warning(tmp_path):
