@@ -153,3 +153,10 @@ def test_the_written_truth_with_its_coder_columns_loads_as_a_table_long_dataset(
     assert not load.issues, [i.message for i in load.issues]
     (video,) = load.videos
     assert [(i.onset, i.offset, i.type) for i in video.intervals] == [(11, 21, "micro")] and video.fps == 30.0
+
+
+def test_agree_help_lists_every_column_write_truth_writes(capsys):
+    with pytest.raises(SystemExit):
+        main(["agree", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "subject,video,onset,offset,type,apex,fps,emotion, then coders,video_coders" in help_text
