@@ -42,3 +42,24 @@ def test_a_newer_marker_format_is_not_taken_for_the_same_settings(tmp_path):
     said = settings_change(tmp_path, SETTINGS)
     assert "a newer mmnet (9.1.0) prepared it" in said and f"format {MARKER_FORMAT + 1}" in said
     assert "upgrade mmnet" in said
+
+
+def test_a_rerun_says_a_newer_mmnet_prepared_the_clip_not_other_settings(tmp_path):
+    from mmnet.preprocess.discover import ClipJob
+    from mmnet.preprocess.pipeline import _settled
+
+    out = tmp_path / "clip"
+    out.mkdir()
+    (out / "img1.jpg").write_bytes(b"")
+    (out / PREPARED_MARKER).write_text(json.dumps(
+        {"written_by": "mmnet prepare", "format": MARKER_FORMAT + 1, "mmnet_version": "9.1.0", "settings": SETTINGS,
+         "record": RECORD}))
+    result = _settled(ClipJob("clip", out), FolderState.OTHER_SETTINGS, SETTINGS, {})
+    assert result.status == "other_settings"
+    assert result.message.startswith(f"prepared by a newer mmnet (9.1.0; its {PREPARED_MARKER} is of format "
+                                     f"{MARKER_FORMAT + 1}")
+    assert "other settings" not in result.message and "upgrade mmnet" in result.message
+    # other settings of this mmnet's format: said as before
+    write_marker(out, {**SETTINGS, "size": 64}, RECORD)
+    result = _settled(ClipJob("clip", out), FolderState.OTHER_SETTINGS, SETTINGS, {})
+    assert result.message.startswith("prepared before with other settings: size 64 (now 128)")
