@@ -63,3 +63,19 @@ def test_a_rerun_says_a_newer_mmnet_prepared_the_clip_not_other_settings(tmp_pat
     write_marker(out, {**SETTINGS, "size": 64}, RECORD)
     result = _settled(ClipJob("clip", out), FolderState.OTHER_SETTINGS, SETTINGS, {})
     assert result.message.startswith("prepared before with other settings: size 64 (now 128)")
+
+
+def test_predict_and_explain_note_crops_a_newer_mmnet_prepared(tmp_path):
+    from mmnet.infer.clips import load_clip
+    from mmnet.infer.prepared_note import prepared_notes
+
+    from .fakes import write_frames
+
+    write_frames(tmp_path, range(1, 4), "img{}.jpg".format)
+    write_marker(tmp_path, SETTINGS, RECORD)
+    assert prepared_notes(load_clip(tmp_path), 1, 3) == []
+    (tmp_path / PREPARED_MARKER).write_text(json.dumps(
+        {"written_by": "mmnet prepare", "format": MARKER_FORMAT + 1, "mmnet_version": "9.1.0", "settings": SETTINGS,
+         "record": RECORD}))
+    (note,) = prepared_notes(load_clip(tmp_path), 1, 3)
+    assert note.startswith(f"prepared by a newer mmnet (9.1.0; its {PREPARED_MARKER} is of format {MARKER_FORMAT + 1}")
