@@ -120,11 +120,16 @@ def test_four_coders_majority_needs_three(tmp_path, capsys):
     assert "agreed by 3 of 4 coders: 1" in err and "1 interval(s) of A, 1 of B, 0 of C, 1 of D" in err
 
 
+def _three_coders(tmp_path, video: str, more: str = "") -> list:
+    """Coders A, B and C, each one interval of ``video`` (10..20, 11..21, 12..22), then the rows ``more``."""
+    paths = [tmp_path / f"{name}.csv" for name in "ABC"]
+    for path, onset in zip(paths, (10, 11, 12)):
+        path.write_text(f"vid,onset,offset,type\n{video},{onset},{onset + 10},me\n{more}")
+    return paths
+
+
 def test_a_video_no_coder_marked_has_its_coders_and_no_interval(tmp_path, capsys):
-    paths = []
-    for name, onset in zip("ABC", (10, 11, 12)):
-        paths.append(tmp_path / f"{name}.csv")
-        paths[-1].write_text(f"vid,onset,offset,type\nv1,{onset},{onset + 10},me\nv2,,,\n")
+    paths = _three_coders(tmp_path, "v1", "v2,,,\n")
     out = tmp_path / "truth.csv"
     assert main(["agree", *map(str, paths), "--write-truth", str(out), "--truth", "majority"]) == 0
     capsys.readouterr()
@@ -137,10 +142,7 @@ def test_the_written_truth_with_its_coder_columns_loads_as_a_table_long_dataset(
 
     from .fakes import write_frames
 
-    paths = []
-    for name, onset in zip("ABC", (10, 11, 12)):
-        paths.append(tmp_path / f"{name}.csv")
-        paths[-1].write_text(f"vid,onset,offset,type\nP01/rec1,{onset},{onset + 10},me\n")
+    paths = _three_coders(tmp_path, "P01/rec1")
     root = tmp_path / "lab"
     write_frames(root / "P01/rec1", range(1, 41), "frame_{:04d}.jpg".format)
     out = root / "intervals.csv"
@@ -151,3 +153,10 @@ def test_the_written_truth_with_its_coder_columns_loads_as_a_table_long_dataset(
     assert not load.issues, [i.message for i in load.issues]
     (video,) = load.videos
     assert [(i.onset, i.offset, i.type) for i in video.intervals] == [(11, 21, "micro")] and video.fps == 30.0
+
+
+def test_agree_help_lists_every_column_write_truth_writes(capsys):
+    with pytest.raises(SystemExit):
+        main(["agree", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "subject,video,onset,offset,type,apex,fps,emotion, then coders,video_coders" in help_text

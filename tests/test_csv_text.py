@@ -52,3 +52,10 @@ def test_a_clip_list_saved_on_windows_is_read(tmp_path):
     path.write_text("sep=;\nsource;onset\n..\\sub\\clip B;3\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"row 3: '.*clip B' does not exist, nor '.*/sub/clip B' \(its backslashes"):
         read_clip_list(path)
+
+
+def test_a_classic_mac_csv_is_named_by_its_cr_line_and_as_mac_roman(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_bytes("source,onset\rclips/Müller,2\r".encode("mac_roman"))
+    with pytest.raises(DataError, match=r"not UTF-8 text \(line 2, byte 20; possibly Mac OS Roman"):
+        read_clip_list(path)

@@ -1,5 +1,6 @@
 """Datasets and files copied from a Mac: an AppleDouble '._NAME' file beside every file and folder, '.DS_Store' in
-every folder, names in Unicode NFD (decomposed accents), and a classic Mac CSV (Mac OS Roman, lines ending in CR)."""
+every folder, names in Unicode NFD (decomposed accents); a classic Mac CSV (Mac OS Roman, lines ending in CR) is in
+test_csv_text.py."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import json
 import os
 import unicodedata
 from pathlib import Path
-
-import pytest
 
 from mmnet.cli import main
 from mmnet.data import load_dataset
@@ -127,6 +126,25 @@ def test_score_spots_and_agree_match_an_nfd_video_id_with_an_nfc_one(tmp_path, c
     assert frames == {NFC: {"frames": 100, "from": "--frames", "first_frame": 1, "last_frame": 100}}
 
 
+def test_one_video_id_in_both_forms_in_one_file_keeps_every_interval(tmp_path, capsys):
+    truth, spots = tmp_path / "truth.csv", tmp_path / "spots.csv"
+    truth.write_text(f"vid,onset,offset,type\n{NFC},10,20,me\n{NFC},100,110,me\n", encoding="utf-8")
+    spots.write_text(f"vid,onset,offset,type\n{NFC},10,20,me\n{NFD},100,110,me\n", encoding="utf-8")
+    assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
+    counts = {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in json.loads(capsys.readouterr().out)["counts"]}
+    assert counts["micro"] == (2, 0, 0)
+
+
+def test_nfc_keys_joins_the_lists_of_one_id_in_two_forms():
+    from mmnet.unicode_names import nfc_keys
+
+    first, second = [(1, 2)], [(5, 6)]
+    assert nfc_keys({NFC: first, NFD: second, "v": []}) == {NFC: [(1, 2), (5, 6)], "v": []}
+    assert first == [(1, 2)]  # the reader's list is not changed in place
+    assert nfc_keys({NFD: [], NFC: [(3, 4)]}) == {NFC: [(3, 4)]}  # no expression beside one: the one is kept
+    assert nfc_keys({(NFD, "a"): 7, (NFC, "a"): 9}) == {(NFC, "a"): 7}
+
+
 def test_a_clip_list_row_in_nfc_finds_a_folder_named_in_nfd(tmp_path):
     from mmnet.infer import read_clip_list
 
@@ -144,16 +162,6 @@ def test_spots_video_id_from_an_nfd_file_name_is_nfc(tmp_path):
     one_word = NFD.replace(" ", "")  # an MEGC id holds no space
     given = argparse.Namespace(video_id=one_word, subject=one_word, checkpoint=object(), source=tmp_path / "x.mp4")
     assert megc_ids(given) == (NFC.replace(" ", ""),) * 2  # as the shell completes them from a Mac's name
-
-
-def test_a_classic_mac_csv_is_named_by_its_cr_line_and_as_mac_roman(tmp_path):
-    from mmnet.errors import DataError
-    from mmnet.infer import read_clip_list
-
-    path = tmp_path / "list.csv"
-    path.write_bytes("source,onset\rclips/Müller,2\r".encode("mac_roman"))
-    with pytest.raises(DataError, match=r"not UTF-8 text \(line 2, byte 20; possibly Mac OS Roman"):
-        read_clip_list(path)
 
 
 def test_an_mmew_clip_folder_named_in_nfd_gives_no_case_warning(tmp_path):

@@ -83,3 +83,25 @@ def test_a_workbooks_number_cells_are_numbers_beside_a_decimal_comma_text_cell(t
         book.active.append(row)
     book.save(tmp_path / "spots.xlsx")
     assert [i.score for i in read_spotting_csv(tmp_path / "spots.xlsx")["v1"]] == [1.234, 0.5]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_intervals_csv_with_a_point_thousands_separator_beside_decimal_commas_is_refused(tmp_path, capsys,
+                                                                                             command):
+    # spot --out's intervals.csv resaved by a decimal-comma spreadsheet: '2.000' is 2000 there, not frame 2
+    spots = tmp_path / "intervals.csv"
+    spots.write_text("video;onset;offset;type;score;frame_numbering\nv1;2.000;3.000;micro;0,9;video_from_0\n",
+                     encoding="utf-8")
+    assert main([command[0], str(_truth(tmp_path)), str(spots), *command[1:]]) == 3
+    assert (f"'{spots}' row 2: '2.000' may be 2000 written with a thousands separator, as this table writes decimal "
+            "commas ('0,9' in row 2)") in capsys.readouterr().err
+    # a seconds cell counts too; without a decimal comma, '12.000' is frame 12 as before
+    spots.write_text("video;onset;offset;type;onset_s;offset_s;frame_numbering\n"
+                     "v1;30;60;micro;1,5;2.000;video_from_0\n", encoding="utf-8")
+    assert main([command[0], str(_truth(tmp_path)), str(spots), *command[1:]]) == 3
+    assert "'2.000' may be 2000" in capsys.readouterr().err
+    from mmnet.spotting.spot_output_csv import read_spot_output
+
+    spots.write_text("video,onset,offset,type,frame_numbering\nv1,12.000,20,micro,video_from_0\n", encoding="utf-8")
+    fields = ["video", "onset", "offset", "type", "frame_numbering"]
+    assert [i.onset for i in read_spot_output(spots, fields, None, None).intervals["v1"]] == [13]

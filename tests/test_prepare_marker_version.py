@@ -42,3 +42,40 @@ def test_a_newer_marker_format_is_not_taken_for_the_same_settings(tmp_path):
     said = settings_change(tmp_path, SETTINGS)
     assert "a newer mmnet (9.1.0) prepared it" in said and f"format {MARKER_FORMAT + 1}" in said
     assert "upgrade mmnet" in said
+
+
+def test_a_rerun_says_a_newer_mmnet_prepared_the_clip_not_other_settings(tmp_path):
+    from mmnet.preprocess.discover import ClipJob
+    from mmnet.preprocess.pipeline import _settled
+
+    out = tmp_path / "clip"
+    out.mkdir()
+    (out / "img1.jpg").write_bytes(b"")
+    (out / PREPARED_MARKER).write_text(json.dumps(
+        {"written_by": "mmnet prepare", "format": MARKER_FORMAT + 1, "mmnet_version": "9.1.0", "settings": SETTINGS,
+         "record": RECORD}))
+    result = _settled(ClipJob("clip", out), FolderState.OTHER_SETTINGS, SETTINGS, {})
+    assert result.status == "other_settings"
+    assert result.message.startswith(f"prepared by a newer mmnet (9.1.0; its {PREPARED_MARKER} is of format "
+                                     f"{MARKER_FORMAT + 1}")
+    assert "other settings" not in result.message and "upgrade mmnet" in result.message
+    # other settings of this mmnet's format: said as before
+    write_marker(out, {**SETTINGS, "size": 64}, RECORD)
+    result = _settled(ClipJob("clip", out), FolderState.OTHER_SETTINGS, SETTINGS, {})
+    assert result.message.startswith("prepared before with other settings: size 64 (now 128)")
+
+
+def test_predict_and_explain_note_crops_a_newer_mmnet_prepared(tmp_path):
+    from mmnet.infer.clips import load_clip
+    from mmnet.infer.prepared_note import prepared_notes
+
+    from .fakes import write_frames
+
+    write_frames(tmp_path, range(1, 4), "img{}.jpg".format)
+    write_marker(tmp_path, SETTINGS, RECORD)
+    assert prepared_notes(load_clip(tmp_path), 1, 3) == []
+    (tmp_path / PREPARED_MARKER).write_text(json.dumps(
+        {"written_by": "mmnet prepare", "format": MARKER_FORMAT + 1, "mmnet_version": "9.1.0", "settings": SETTINGS,
+         "record": RECORD}))
+    (note,) = prepared_notes(load_clip(tmp_path), 1, 3)
+    assert note.startswith(f"prepared by a newer mmnet (9.1.0; its {PREPARED_MARKER} is of format {MARKER_FORMAT + 1}")

@@ -244,3 +244,16 @@ def test_a_video_name_with_spaces_hash_and_percent_reads_back_as_its_own_id(tmp_
         annotations, source, declared = read_eaf(tmp_path / "out" / "spots.eaf", document, None)
         assert declared == name[:-4] and "MEDIA_URL" in source
         assert {a.video for a in annotations} == {name[:-4]}
+
+
+@pytest.mark.parametrize("url, video", [
+    ("file:/data/S\u00e9ance%201.mp4", "S\u00e9ance 1"),  # Java's File.toURI(): spaces escaped, 'é' as it is
+    ("file:///data/S%C3%A9ance%201.mp4", "S\u00e9ance 1"),  # every non-ASCII byte escaped
+    ("file:///data/S\u00e9ance 1%41.mp4", "S\u00e9ance 1%41"),  # a literal space: written unescaped, '%41' its own
+    ("file:///data/P01 take%41 #2.mp4", "P01 take%41 #2"),
+])
+def test_a_media_url_with_non_ascii_characters_and_escapes_is_decoded(url, video):
+    from mmnet.spotting.coder_records import media_url_stem
+
+    assert media_url_stem(url) == video
+    assert media_url_stem(url.split("/")[-1], relative=True) == video

@@ -20,12 +20,21 @@ def nfc(text: str) -> str:
 
 
 def nfc_keys(mapping: dict) -> dict:
-    """``mapping`` with its keys (ids, or tuples of ids) in NFC, in order; values kept."""
+    """``mapping`` with its keys (ids, or tuples of ids) in NFC, in order; values kept. Two keys that are one id in
+    two forms (a file with rows typed and rows pasted from a Mac's names) become one: their lists are joined (an
+    empty list, a video without expressions, beside a non-empty one adds nothing), else the first value is kept."""
     def key(k):
         if isinstance(k, tuple):
             return tuple(nfc(p) if isinstance(p, str) else p for p in k)
         return nfc(k) if isinstance(k, str) else k
-    return {key(k): v for k, v in mapping.items()}
+    out: dict = {}
+    for k, v in mapping.items():
+        k = key(k)
+        if k not in out:
+            out[k] = v
+        elif isinstance(out[k], list) and isinstance(v, list):
+            out[k] = [*out[k], *v]  # a new list: the reader's own lists stay as they were
+    return out
 
 
 def entry_named(parent: Path, name: str) -> Path | None:

@@ -126,3 +126,21 @@ def test_attach_frames_returns_every_folder_it_found(tmp_path):
     out, found = attach_frames(samples, locate, re.compile(r"img(\d+)\.jpg"), [], window=True)
     assert found == {tmp_path / "a", tmp_path / "late"}
     assert [s.frame_numbers for s in out] == [list(range(2, 9)), [], []]
+
+
+def test_a_refused_rows_folder_named_in_nfd_is_not_listed_twice(tmp_path):
+    # the row typed in NFC is refused (its own error); its folder, copied from a Mac, is named in NFD
+    import re
+    import unicodedata
+
+    from mmnet.data.sample import Issue
+    from mmnet.data.unannotated import report_unannotated
+
+    nfd = "S\u0065\u0301ance1"
+    folder = tmp_path / nfd
+    folder.mkdir()
+    (folder / "img1.jpg").write_bytes(b"")
+    issues = [Issue(f"casme2/01/{unicodedata.normalize('NFC', nfd).upper()}", "bad_value", "onset 'x'", "error")]
+    report_unannotated([(f"casme2/01/{nfd}", folder)], set(), re.compile(r"img\d+\.jpg"), issues, why="no row",
+                       advice="add its row")
+    assert [i.check for i in issues] == ["bad_value"]

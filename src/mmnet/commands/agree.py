@@ -70,7 +70,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write the matched pairs and the unmatched intervals of each pair of files (CSV)")
     p.add_argument("--write-truth", type=Path, default=None, metavar="FILE",
                    help="write the coders' intervals as ground truth in the table-long dataset's intervals.csv "
-                        "layout (subject,video,onset,offset,type,apex,fps,emotion; the subject column left to fill in)")
+                        "layout (subject,video,onset,offset,type,apex,fps,emotion, then coders,video_coders: how many "
+                        "coders marked each interval and how many hold its video; the subject column left to fill in)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing --pairs or --write-truth FILE (never a coder's own file)")
     p.add_argument("--truth", choices=TRUTHS, default=None,

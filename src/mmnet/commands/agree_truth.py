@@ -91,8 +91,8 @@ def _count(counts: dict, kept, items: list, two: bool, what: str) -> None:
 
 def truth_rows(how: str, files: list[dict], pairs: dict, shared: dict, types) -> tuple[dict, str]:
     """video -> [(onset, offset, type, apex, emotion, fps, coders, video_coders)] of the truth ``how`` says (of
-    ``types``; the coders who marked the interval and those who hold its video, None for ``first``), a note on what
-    was left out, and video -> its coders (None for ``first``)."""
+    ``types``; how many coders marked the interval and how many hold its video, None for ``first``), a note on what
+    was left out, and video -> how many coders hold it (empty for ``first``)."""
     from ..spotting.agreement_groups import coder_groups, voted_span
 
     if how == "first":

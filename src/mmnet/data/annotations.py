@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AnnotationError, install_hint
+from ..unicode_names import nfc
 from .case_keys import fold_words
 from .csv_text import SAVE_AS_CSV_UTF8, NotUtf8Error, csv_delimiter, csv_error_detail, normalise_header, read_utf8
 from .decimal_comma import dot_thousands, thousands_like
@@ -287,7 +288,7 @@ def subject_text(value: object, width: int = 0, prefix: str = "") -> str | None:
         value = int(value)
     if isinstance(value, int):
         return str(value).zfill(width)
-    text = unicodedata.normalize("NFC", str(value).strip())  # ids in NFC: a table written from a Mac's names is NFD
+    text = nfc(str(value).strip())  # ids in NFC (unicode_names): a table written from a Mac's names is NFD
     if prefix and text.lower().startswith(prefix) and text[len(prefix):].strip().isdecimal():
         text = text[len(prefix):].strip()
     if re.fullmatch(r"\d+\.0+", text):  # a CSV written from a float column (pandas): 1.0, as the sheet's 1.0 above

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from ..unicode_names import nfc
+
 __all__ = ["fold_case", "fold_words"]
 
 
@@ -11,7 +13,7 @@ def fold_case(text: object) -> str:
     """``text`` for comparing without case: casefolded, with the dotted and dotless i of Turkish and Azerbaijani as
     'i' (their Excel's UPPER() writes 'FİLENAME', which lower-cases to 'i' + a combining dot above)."""
     folded = unicodedata.normalize("NFKD", str(text).casefold()).replace("i\u0307", "i").replace("ı", "i")
-    return unicodedata.normalize("NFC", folded)
+    return nfc(folded)  # the one NFC rule of names (unicode_names)
 
 
 def fold_words(text: object) -> str:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .case_keys import fold_case
 from .sample import Issue
 
 __all__ = ["report_unannotated"]
@@ -33,7 +34,7 @@ def report_unannotated(
     *,
     why: str,
     advice: str,
-    key: Callable[[str], str] = str.lower,
+    key: Callable[[str], str] = fold_case,
 ) -> None:
     """Append a ``not_annotated`` warning to ``issues`` for each candidate folder with frames that no
     sample used.
@@ -44,8 +45,9 @@ def report_unannotated(
         pattern: the dataset's frame file pattern.
         why: what is missing, e.g. "no row in 'coding.xlsx'".
         advice: what to do, e.g. "add its row to the table, or move the folder out".
-        key: sample id -> comparison key; a candidate whose key is that of an issue already listed (a
-            refused row) is not listed again.
+        key: sample id -> comparison key (case and Unicode form folded: a row typed in NFC names a folder a Mac
+            named in NFD); a candidate whose key is that of an issue already listed (a refused row) is not listed
+            again.
     """
     named = {key(i.sample_id) for i in issues}
     for sample_id, folder in candidates:

@@ -8,10 +8,12 @@ made with other settings than the model's training crops place the face elsewher
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ..errors import DataError, PreprocessError
 from ..media import PREPARED_MARKER
 from ..preprocess.face_watch import FACE_WATCH, MOVED_SHIFT, SPAN_KINDS
+from ..preprocess.marker import MARKER_FORMAT, marker_origin
 from .alignment import TrainingAlignment
 from .clips import CHOOSE_FACE_FRAMES, FOLLOW_FACE
 
@@ -135,7 +137,23 @@ def check_prepared(clip, onset: int, apex: int) -> None:
 
 def prepared_notes(clip, onset: int, apex: int) -> list[str]:
     """Warnings of prepare's that bear on the chosen frames: a frame within its look step of a face_moved span
-    (the face may already be away there), else that the face moved elsewhere in the clip."""
+    (the face may already be away there), else that the face moved elsewhere in the clip; first, that a newer
+    mmnet prepared the clip (its marker's settings may not mean what this mmnet reads them as)."""
+    return [*_newer_marker(clip), *_moved_notes(clip, onset, apex)]
+
+
+def _newer_marker(clip) -> list[str]:
+    if clip.prepared is None or clip.kind != "folder" or clip.transform is not None:  # not prepare's, or aligned
+        return []
+    fmt, version = marker_origin(Path(clip.source))
+    if fmt <= MARKER_FORMAT:
+        return []
+    return [f"prepared by a newer mmnet ({version or 'version not recorded'}; its {PREPARED_MARKER} is of format "
+            f"{fmt}, this mmnet reads format {MARKER_FORMAT}): the crop settings it records may mean other crops "
+            "than this mmnet's of the same names; upgrade mmnet to read them as written"]
+
+
+def _moved_notes(clip, onset: int, apex: int) -> list[str]:
     spans, step = moved_spans(clip)
     if not spans:
         return []

@@ -22,7 +22,7 @@ from ..media import PREPARED_MARKER
 from ..utils import atomic_write_text
 
 __all__ = ["MARKER_FORMAT", "FolderState", "folder_state", "is_prepared", "marker_origin", "read_marker",
-           "read_record", "read_settings", "settings_change", "write_marker"]
+           "read_record", "read_settings", "settings_change", "kept_message", "write_marker"]
 
 #: The marker's layout; bump it when an earlier mmnet would misread a marker (docs/contributing.md's format table).
 MARKER_FORMAT = 1
@@ -107,6 +107,18 @@ def settings_change(folder: Path, settings: dict) -> str:
                 f"{fmt}, this mmnet reads format {MARKER_FORMAT}; upgrade mmnet to reuse it")
     old, new = {**_EARLIER_DEFAULTS, **data["settings"]}, _normalised(settings)
     return ", ".join(f"{k} {old.get(k, _UNRECORDED.get(k))} (now {v})" for k, v in new.items() if old.get(k) != v)
+
+
+def kept_message(folder: Path, settings: dict) -> str:
+    """Why a rerun leaves ``folder`` (``FolderState.OTHER_SETTINGS``) as it is: a newer mmnet's marker format, or
+    the settings that differ from ``settings``."""
+    fmt, version = marker_origin(folder) if is_prepared(folder) else (MARKER_FORMAT, None)
+    if fmt > MARKER_FORMAT:  # not other settings: settings this mmnet may not read as that one meant them
+        return (f"prepared by a newer mmnet ({version or 'version not recorded'}; its {PREPARED_MARKER} is of format "
+                f"{fmt}, this mmnet reads format {MARKER_FORMAT}): left as it is (upgrade mmnet to reuse it, or "
+                "rerun with --force to prepare it again with this one)")
+    return (f"prepared before with other settings: {settings_change(folder, settings)}; left as it is (rerun with "
+            "--force to redo it)")
 
 
 def folder_state(folder: Path, settings: dict, *, listed: bool = False) -> FolderState:

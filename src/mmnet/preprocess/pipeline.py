@@ -47,7 +47,7 @@ from .exposure import dark_warning, depth_warning
 from .face import CropGeometry, FaceAligner, require_face_extra
 from .face_watch import FACE_WATCH, FaceWatch, long_video_warning, several_faces_warning
 from .landmarks import DEFAULT_LANDMARKS, landmark_count
-from .marker import FolderState, folder_state, is_prepared, read_record, settings_change, write_marker
+from .marker import FolderState, folder_state, is_prepared, kept_message, read_record, write_marker
 from .summary import ClipResult, PrepareSummary, default_summary_path, os_error_message
 
 __all__ = [
@@ -209,8 +209,7 @@ def _settled(job: ClipJob, state: FolderState, settings: dict, earlier: dict) ->
         result.message = "prepared before with the same settings (rerun with --force to redo it)"
     else:
         result.status = "other_settings"
-        result.message = (f"prepared before with other settings: {settings_change(job.out_dir, settings)}; left as "
-                          "it is (rerun with --force to redo it)")
+        result.message = kept_message(job.out_dir, settings)
     return result
 
 

@@ -48,9 +48,10 @@ def video_stem(name: str) -> str:
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 
 
-# what an escaped URL never holds: a space, a control character, a character beyond ASCII, or a '%' that begins no
-# escape; a URL with one is written unescaped (ELAN's own form), its '%' the file name's own
-_UNESCAPED = re.compile(r"[\x00-\x20\x7f-\U0010ffff]|%(?![0-9A-Fa-f]{2})")
+# what an escaped URL never holds: a space, a control character, or a '%' that begins no escape; a URL with one is
+# written unescaped (ELAN's own form), its '%' the file name's own. A character beyond ASCII is no sign: Java's
+# File.toURI() escapes spaces but writes 'é' as it is ('file:/data/Séance%201.mp4')
+_UNESCAPED = re.compile(r"[\x00-\x20\x7f-\x9f]|%(?![0-9A-Fa-f]{2})")
 
 
 def _decoded(url: str) -> str:

@@ -23,7 +23,7 @@ from ..errors import AnnotationError
 from .intervals import Interval, parse_type
 
 __all__ = ["STR_COLUMNS", "SCORE_COLUMNS", "csv_reader", "csv_header", "score_column", "read_spotting_csv",
-           "read_str_csv", "decimal_frames", "utf8_text", "decimal_number"]
+           "read_str_csv", "decimal_frames", "utf8_text", "decimal_number", "check_thousands"]
 
 #: The STR CSV's columns (STRS-Metric's layout), written and read in this order.
 STR_COLUMNS = ("subject", "video", "onset", "offset", "emotion")
@@ -115,14 +115,19 @@ def _checked_rows(path: Path, reader: csv.DictReader, header: Sequence[str],
                  if name is not None}
         if any(cells.values()):  # a row of empty cells (a spreadsheet's trailing ",,,") holds nothing
             rows.append((n, cells))
-    # the whole table first: '1.000' is 1000 in a text table that writes decimal commas, wherever the first one
-    # stands (a spreadsheet's number cells hold numbers, not text: as the data loaders read workbooks)
+    check_thousands(path, rows, _NUMBER_CELLS)
+    yield from rows
+
+
+def check_thousands(path: Path, rows: Sequence[tuple[int, dict[str, str]]], columns: Sequence[str]) -> None:
+    """Refuse a text table that writes decimal commas and also '1.000' (1000 in that locale, not 1) in one of
+    ``columns``; ``rows``: (line, cells by lower-case column name). The whole table first, wherever the first one
+    stands (a spreadsheet's number cells hold numbers, not text: as the data loaders read workbooks)."""
     from .sheet_text import spreadsheet_kind
 
-    numbers = [[c[k] for k in _NUMBER_CELLS if k in c] for _, c in rows]
+    numbers = [[c[k] for k in columns if k in c] for _, c in rows]
     if spreadsheet_kind(path) is None and (why := dot_thousands(numbers, [n for n, _ in rows])):
         raise AnnotationError(f"'{path}' {why}.")
-    yield from rows
 
 
 def _spot_output_hint(path: Path, fields: Sequence[str]) -> str:

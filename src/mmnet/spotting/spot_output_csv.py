@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import AnnotationError
 from .coder_records import video_stem
 from .intervals import FILE_NUMBER, GAP_TYPE, NOTE_TYPE, VIDEO_FROM_0, Interval, parse_type, spreadsheet_unsafe
-from .megc_csv import csv_reader, decimal_number, score_column
+from .megc_csv import check_thousands, csv_reader, decimal_number, score_column
 from .spot_output_seconds import check_seconds, video_rate
 
 __all__ = ["is_spot_output", "read_spot_output", "SpotOutput"]
@@ -71,11 +71,12 @@ def read_spot_output(path: Path, fields: list[str], video_id: str | None, fps: F
     points: dict[tuple[str, str], list[tuple[int, list[tuple[int, float, str]]]]] = {}
     skipped: dict[str, int] = {}
     reader = csv_reader(path, text)
-    for raw in reader:
-        n = reader.line_num
-        row = {name.strip().lower(): (v or "").strip() for name, v in raw.items() if name is not None}
-        if not any(row.values()):
-            continue
+    rows = [(reader.line_num, {name.strip().lower(): (v or "").strip() for name, v in raw.items() if name is not None})
+            for raw in reader]
+    rows = [(n, row) for n, row in rows if any(row.values())]
+    # '1.000' beside a decimal comma ('0,9'), anywhere in the file: 1000 in that locale, as in a MEGC CSV
+    check_thousands(path, rows, ("onset", "apex", "offset", *_TIMES, *([score] if score else [])))
+    for n, row in rows:
         where = f"'{path}' line {n}"
         kind = row.get("type", "")
         if kind in (GAP_TYPE, NOTE_TYPE):  # a run of frames without a face, a note on the recording: no interval
