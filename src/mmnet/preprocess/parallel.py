@@ -4,7 +4,7 @@ A stop (Ctrl-C, or SIGTERM and SIGHUP that ``mmnet.cli`` turns into an interrupt
 ends the workers at once and keeps the result of every clip that finished before it: a clip in progress is written
 in a private temporary folder and renamed into place as its last step (the two renames that replace an earlier copy
 with the signals held: ``process_clip``), so an ended worker leaves no half-written clip folder. The workers ignore
-Ctrl-C themselves (it reaches the whole process group): the main process ends them.
+Ctrl-C and SIGHUP themselves (they reach the whole process group): the main process ends them.
 
 A worker that dies (the system's out-of-memory killer, a crash in OpenCV or dlib) breaks the pool: the run ends
 with a ``PreprocessError`` naming the clip that worker was preparing, and the finished clips' results are kept.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,9 @@ def default_workers() -> int:
 
 
 def _start_worker(initializer: Callable, initargs: tuple) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: the main process ends us
+    # Ctrl-C and a closed terminal signal the whole process group: the main process ends the workers
+    for signum in (signal.SIGINT, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])):
+        signal.signal(signum, signal.SIG_IGN)
     initializer(*initargs)
 
 
@@ -57,13 +60,13 @@ def run_in_workers(tasks: Mapping[int, tuple], labels: Mapping[int, str], worker
 
     # Not fork: a child forked while OpenCV's (or torch's) thread pool holds a lock deadlocks.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(initializer, initargs),
-                               mp_context=multiprocessing.get_context(method))
-    futures: dict = {}
-    settled: set[int] = set()
+    pool, futures, settled = None, {}, set()
     try:
-        for key, args in tasks.items():
-            futures[pool.submit(_noted, notes, labels[key], worker, args)] = key
+        with _hangup_held():
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                                       initargs=(initializer, initargs), mp_context=multiprocessing.get_context(method))
+            for key, args in tasks.items():
+                futures[pool.submit(_noted, notes, labels[key], worker, args)] = key
         for fut in as_completed(futures):
             done(futures[fut], fut.result())
             settled.add(futures[fut])
@@ -76,12 +79,29 @@ def run_in_workers(tasks: Mapping[int, tuple], labels: Mapping[int, str], worker
     pool.shutdown()
 
 
+@contextmanager
+def _hangup_held():
+    """SIGHUP blocked while the pool starts its helper processes, which inherit the block: a closed terminal signals
+    the whole process group, and multiprocessing's resource tracker killed by it prints tracebacks as the run ends
+    (this process gets the signal once the block is lifted, and ends the workers)."""
+    if not (hasattr(signal, "pthread_sigmask") and hasattr(signal, "SIGHUP")):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _end(pool, futures: dict, settled: set[int], done: Callable[[int, Any], None]) -> list:
     """Keep the results of the tasks finished so far, cancel those not started and end the workers (returned)."""
     for fut, key in futures.items():
         if key not in settled and fut.done() and not fut.cancelled() and fut.exception() is None:
             done(key, fut.result())
             settled.add(key)
+    if pool is None:  # stopped while it was being made
+        return []
     processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way before Python 3.14
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
