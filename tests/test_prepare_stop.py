@@ -80,27 +80,35 @@ def _clips_written(root) -> set[str]:
     return {f"{d.parent.name}/{d.name}" for d in (root / "Cropped").glob("*/*") if d.is_dir()}
 
 
-@pytest.mark.slow  # two prepare runs in subprocesses: about 30 s
-def test_sigterm_stops_the_workers_keeps_the_finished_clips_and_the_rerun_does_the_rest(tmp_path):
+@pytest.mark.slow  # prepare runs in subprocesses: about 30 s
+@pytest.mark.parametrize("signum, group", [(signal.SIGTERM, False), (getattr(signal, "SIGHUP", None), True)],
+                         ids=["sigterm", "sighup-to-the-group"])
+def test_a_stop_ends_the_workers_keeps_the_finished_clips_and_the_rerun_does_the_rest(tmp_path, signum, group):
+    """SIGTERM to prepare itself (``kill PID``, a scheduler), SIGHUP to its whole process group (a closed terminal
+    or ssh session: the workers and multiprocessing's helper processes get it too)."""
     _face_extra()
     clips = 12
     root = _raw_casme2(tmp_path / "CASME2", clips)
     args = [sys.executable, "-m", "mmnet", "prepare", str(root), "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=group)
     try:
         deadline = time.monotonic() + 300  # a loaded machine may take long to import and start
         while not _clips_written(root) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         if proc.poll() is not None:
             pytest.skip(f"the run ended (exit {proc.returncode}) before the signal could be sent")
-        os.kill(proc.pid, signal.SIGTERM)
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            os.kill(proc.pid, signum)
         _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 143, err
-    assert "stopped (SIGTERM): finished work is kept; rerun the same command to continue" in err
+    assert proc.returncode == 128 + signum, err
+    assert err.strip() == (f"stopped ({signal.Signals(signum).name}): finished work is kept; rerun the same command "
+                           "to continue"), err  # nothing else: no traceback of a helper process
     written = _clips_written(root)
     assert 0 < len(written) < clips, written  # the clips not started were not prepared after the stop
     summary = json.loads((root / "prepare-summary.json").read_text())
@@ -108,6 +116,8 @@ def test_sigterm_stops_the_workers_keeps_the_finished_clips_and_the_rerun_does_t
     assert summary["interrupted"] and listed and listed <= written, (listed, written)
     assert all(c["status"] == "ok" and c["n_frames"] == 6 for c in summary["clips"])
     assert not list((root / ".mmnet-prepare-tmp").glob("*")), "the stopped run's temporary folder is left"
+    if group:
+        return  # the rerun is the same
 
     rerun = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
