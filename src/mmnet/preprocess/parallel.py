@@ -43,7 +43,10 @@ def _start_worker(initializer: Callable, initargs: tuple) -> None:
 
 def _noted(notes: Path, label: str, worker: Callable, args: tuple) -> Any:
     """``worker(*args)``, with the label of its task left where the main process finds it if this process dies."""
-    (notes / f"worker-{os.getpid()}.task").write_text(label, encoding="utf-8")
+    try:
+        (notes / f"worker-{os.getpid()}.task").write_text(label, encoding="utf-8")
+    except OSError:  # a full disk: the task then fails on its own, with its error, and the others go on
+        pass
     return worker(*args)
 
 
