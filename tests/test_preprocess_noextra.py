@@ -98,6 +98,27 @@ def test_discover_lists_clips_with_the_media_rules(tmp_path):
     assert dup.frames == () and "two files with frame number 70" in dup.problem
 
 
+@pytest.mark.parametrize("layout, subject, folders", [
+    ("casme2", "CASME2_RAW_selected", ["notasub", "sub03", ".hidden"]),
+    ("samm", "SAMM", ["006", "subject7"]),
+])
+def test_no_clips_found_gives_the_expected_layout_and_the_folders_skipped(tmp_path, layout, subject, folders):
+    from mmnet.preprocess.discover import discover
+
+    for name in folders:
+        (tmp_path / "data" / subject / name).mkdir(parents=True)
+    with pytest.raises(PreprocessError) as caught:
+        discover(tmp_path / "data", layout=layout)
+    said = str(caught.value)
+    below = "subNN/CLIP/imgN.jpg" if layout == "casme2" else "SSS/CLIP/SSS_NNNNN.jpg"
+    assert said.startswith(f"no clips found under '{tmp_path / 'data'}' for layout '{layout}': expected "
+                           f"{subject}/{below}, one folder of frames per clip in each subject folder; "), said
+    skipped = said.split(f"skipped in '{tmp_path / 'data' / subject}': ")[1]
+    subjects, others = (["sub03"], ["notasub"]) if layout == "casme2" else (["006"], ["subject7"])
+    assert sorted(skipped.split(", ")) == sorted([f"{n}/ (not a subject folder)" for n in others]
+                                                 + [f"{n}/ (no clip folder in it)" for n in subjects]), said
+
+
 def _frames(folder, names):
     from PIL import Image
 

@@ -59,7 +59,7 @@ def replace_files_together(folder: str | Path, files: Mapping[str, bytes], remov
     try:
         for name, data in files.items():
             temporaries[folder / name] = _write_temporary(folder / name, data)
-        with _interrupts_held():
+        with interrupts_held():
             _swap_in(temporaries, [folder / name for name in remove if folder / name not in temporaries])
     finally:
         for tmp in temporaries.values():
@@ -122,7 +122,7 @@ def _put_back(backups: Mapping[Path, str], created: Iterable[Path]) -> None:
 
 
 @contextmanager
-def _interrupts_held():
+def interrupts_held():
     """Hold SIGINT, SIGTERM and SIGHUP back in this block (POSIX); one that came meanwhile is raised after it."""
     if not hasattr(signal, "pthread_sigmask"):
         yield

@@ -27,6 +27,8 @@ from pathlib import Path
 from ..choices import PREPARE_LAYOUTS
 from .common import add_landmarks_argument
 
+NOTHING_STARTED = "nothing was started"
+
 
 def _size(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d+)[xX](\d+)", text.strip())
@@ -71,9 +73,17 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.quality <= 100:
         raise PreprocessError(f"--quality must lie in 1..100, got {args.quality}")
     geometry = CropGeometry(args.size[0], args.size[1], args.eye_y, args.iod)
+    resumable = getattr(args, "_interrupted", None)  # what a stop (or an error) says once clips are prepared
+
+    def started() -> None:
+        args._interrupted = resumable
+
+    if resumable is not None:  # until then, a stop or an error (a summary path it cannot write) has kept nothing
+        args._interrupted = NOTHING_STARTED
     summary = prepare(args.input, args.out, layout=args.layout, onset=args.onset, geometry=geometry,
                       workers=args.workers, force=args.force, quality=args.quality,
-                      progress=not args.no_progress, summary_path=args.summary, landmarks=args.landmarks)
+                      progress=not args.no_progress, summary_path=args.summary, landmarks=args.landmarks,
+                      started=started)
     if summary.layout in ("frames", "video") and summary.failed:
         r = summary.failed[0]
         hint = ("; the alignment is measured on the onset frame, which must show the face: choose --onset at a "

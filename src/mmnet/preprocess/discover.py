@@ -220,5 +220,23 @@ def discover(source: str | Path, out: str | Path | None = None, layout: str = "a
         out_root = out_dir.parent
         jobs = [_clip_job(source.name, out_dir, source, FRAME_NAME, lambda n, p: f"reg_img{n}.jpg", onset)]
     if not jobs:
-        raise PreprocessError(f"no clips found under '{given}' for layout {layout!r}")
+        raise PreprocessError(f"no clips found under '{given}' for layout {layout!r}"
+                              + (_expected(frames_root, layout) if layout in _SUBJECTS else ""))
     return layout, out_root, jobs
+
+
+# layout -> (subject folder names, what a subject folder holds)
+_SUBJECTS = {"casme2": (r"sub\d+", "subNN/CLIP/imgN.jpg"), "samm": (r"\d{3}", "SSS/CLIP/SSS_NNNNN.jpg")}
+_SHOWN = 5  # skipped folders named in the message
+
+
+def _expected(frames_root: Path, layout: str) -> str:
+    """What a dataset layout expects under ``frames_root``, and the first folders that were skipped there."""
+    pattern, below = _SUBJECTS[layout]
+    subjects = _subdirs(frames_root, pattern)
+    skipped = [f"{d.name}/ (not a subject folder)" for d in sorted(frames_root.iterdir())
+               if d.is_dir() and not d.name.startswith(".") and d not in subjects]
+    skipped += [f"{d.name}/ (no clip folder in it)" for d in subjects]  # else it would have given a clip
+    listed = ", ".join(skipped[:_SHOWN]) + (f" and {len(skipped) - _SHOWN} more" if len(skipped) > _SHOWN else "")
+    return (f": expected {frames_root.name}/{below}, one folder of frames per clip in each subject folder; skipped "
+            f"in '{frames_root}': {listed or 'nothing, it holds no folder'}")

@@ -22,7 +22,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +41,14 @@ from ..media import (
     stream_video,
 )
 from ..media_video import video_header
-from ..utils import atomic_write_text, check_writable
+from ..utils import atomic_write_text, check_writable, interrupts_held
 from .discover import LAYOUTS, ClipJob, discover
 from .exposure import dark_warning, depth_warning
 from .face import CropGeometry, FaceAligner, require_face_extra
 from .face_watch import FACE_WATCH, FaceWatch, long_video_warning, several_faces_warning
 from .landmarks import DEFAULT_LANDMARKS, landmark_count
 from .marker import FolderState, folder_state, is_prepared, kept_message, read_record, write_marker
+from .parallel import default_workers, run_in_workers
 from .summary import ClipResult, PrepareSummary, default_summary_path, os_error_message
 
 __all__ = [
@@ -234,8 +235,9 @@ def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, settings
                 raise _ClipFailure("error", f"output folder '{job.out_dir}' holds files mmnet did not write; "
                                    "give another --out or move the folder away")
             old = tmp_root / (uuid.uuid4().hex + "-old")  # moved aside first: a crash keeps one complete copy
-            os.replace(job.out_dir, old)
-            os.replace(tmp, job.out_dir)
+            with interrupts_held():  # a stop (a worker ended by the main process) waits for both renames
+                os.replace(job.out_dir, old)
+                os.replace(tmp, job.out_dir)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, job.out_dir)  # also over an empty folder
@@ -289,17 +291,11 @@ def _run_tmp_dir(out_root: Path) -> HeldFolder:
     return hold_new_folder(base, "run-")
 
 
-def default_workers() -> int:
-    """The cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
 def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = "auto", onset: int | None = None,
             geometry: CropGeometry | None = None, workers: int | None = None, force: bool = False,
             quality: int = 95, progress: bool = True, summary_path: str | Path | None = None,
-            onsets: Mapping[str, int] | None = None, landmarks: int = DEFAULT_LANDMARKS) -> PrepareSummary:
+            onsets: Mapping[str, int] | None = None, landmarks: int = DEFAULT_LANDMARKS,
+            started: Callable[[], None] | None = None) -> PrepareSummary:
     """Align and crop every clip of ``source``; see the module docstring for layouts.
 
     Args:
@@ -315,6 +311,7 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
         landmarks: the landmark model, 68 (dlib's iBUG 300-W model, non-commercial use only) or 5 points
             (``mmnet.preprocess.landmarks``); recorded with each clip, so a rerun with the other redoes nothing
             silently.
+        started: called once the input and the output are checked, before the first clip is prepared.
 
     Returns:
         the summary; failed clips are listed in it, never raised.
@@ -353,6 +350,8 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
     workers = min(workers or default_workers(), len(jobs))
     held_tmp = _run_tmp_dir(out_root)
     tmp_root = held_tmp.path
+    if started is not None:
+        started()
     results: dict[int, ClipResult] = {}
     try:
         from tqdm.auto import tqdm
@@ -360,30 +359,25 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
         from ..progress import bars_wanted
 
         bar = tqdm(total=len(jobs), unit="clip", desc="prepare", disable=not bars_wanted(progress))
+
+        def settle(i: int, result: ClipResult) -> None:
+            results[i] = result
+            bar.update()
+
         todo = []
         for i, (job, state) in enumerate(zip(jobs, states)):  # clips prepared before are settled here
             if state is FolderState.ABSENT or force:
                 todo.append(i)
             else:
-                results[i] = _settled(job, state, settings[i], earlier.get(job.clip_id, {}))
-                bar.update()
+                settle(i, _settled(job, state, settings[i], earlier.get(job.clip_id, {})))
         if workers <= 1 or len(todo) <= 1:
             aligner = _shared_aligner(geometry, landmarks) if todo else None
             for i in todo:
-                results[i] = process_clip(jobs[i], aligner, tmp_root=tmp_root, settings=settings[i], quality=quality)
-                bar.update()
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            # Not fork: a child forked while OpenCV's (or torch's) thread pool holds a lock deadlocks.
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(geometry, landmarks),
-                                     mp_context=multiprocessing.get_context(method)) as pool:
-                futures = {pool.submit(_worker, jobs[i], tmp_root, settings[i], quality): i for i in todo}
-                for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
-                    bar.update()
+                settle(i, process_clip(jobs[i], aligner, tmp_root=tmp_root, settings=settings[i], quality=quality))
+        else:  # a stop keeps the clips finished in every worker; a dead worker is a PreprocessError naming its clip
+            run_in_workers({i: (jobs[i], tmp_root, settings[i], quality) for i in todo},
+                           {i: jobs[i].clip_id for i in todo}, _worker, workers=workers, initializer=_init_worker,
+                           initargs=(geometry, landmarks), notes=tmp_root, done=settle)
         bar.close()
     finally:
         held_tmp.release()
