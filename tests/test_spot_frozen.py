@@ -1,6 +1,5 @@
 """A frozen stretch of a recording (one frame repeated: the optical flow of its pairs is exactly 0) is left out of
-the whole-recording thresholds as a gap is, with a note; an interval of far larger motion than its type's others is
-noted (spotting.frozen)."""
+the whole-recording thresholds as a gap is, with a note (spotting.frozen); far larger motion: test_spot_large_motion."""
 
 from __future__ import annotations
 
@@ -72,16 +71,6 @@ def test_a_few_repeated_frames_are_not_a_freeze():
     near["micro"][700:700 + 8 - k] = FROZEN_FLOW / 2  # 8 frames (0.27 s), shorter than a freeze
     after, again = spot_intervals(_curves(near), CFG, flow=True)
     assert not again["macro"].get("warnings") and again["macro"]["threshold"] == details["macro"]["threshold"]
-
-
-def test_an_interval_of_far_larger_motion_is_noted():
-    scores = _scores(3000, 2)
-    scores["macro"][2000:2005] += 25.0  # a hand over the face for 5 frames
-    intervals, details = spot_intervals(_curves(scores), CFG, flow=True)
-    (hand,) = [i for i in intervals if i.onset <= 2002 <= i.offset]
-    notes = SpotResult("rec.mp4", FPS, 3000, intervals, [], CFG, _curves(scores), details).notes
-    (note,) = [n for n in notes if "very large motion" in n]
-    assert f"the macro interval {hand.onset}-{hand.offset}" in note and "sets the macro threshold" in note
 
 
 def test_scores_other_than_flow_are_left_as_they_are():
