@@ -88,3 +88,16 @@ def test_a_recording_frozen_throughout_is_said_so_not_blamed_on_the_face():
     notes = SpotResult("rec.mp4", FPS, 900, intervals, [], CFG, _curves(still), details).notes
     assert not intervals and any(n.startswith("frames 0-899 (30.0 s) do not change") for n in notes), notes
     assert not any("face was not found" in n for n in notes) and any("no frame stands out" in n for n in notes)
+
+
+def test_a_freeze_with_one_refreshed_frame_is_one_stretch():
+    # a freeze written again by a video encoder: its keyframe changes the picture once, so the k pairs spanning
+    # that frame move a little (the decoded frames differ by a few grey levels) and the rest stay 0
+    scores = _frozen(_scores(3000, 4), 1510, 60)
+    for scale, x in scores.items():
+        k = STRIDES[scale]
+        x[1540 - k // 2:1540 - k // 2 + k] = 0.05  # the pairs (i - k, i) with i - k < 1540 <= i, at their centres
+    intervals, details = spot_intervals(_curves(scores), CFG, flow=True)
+    notes = SpotResult("rec.mp4", FPS, 3060, intervals, [], CFG, _curves(scores), details).notes
+    (note,) = [n for n in notes if "do not change" in n]
+    assert note.startswith("frames 1510-1569 (2.0 s) do not change"), note

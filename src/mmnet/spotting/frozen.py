@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 #: A pair's frame score (pixels of the crop, the largest region's) at or below this is no motion at all: the optical
-#: flow of two identical crops is exactly 0, and a still face's camera noise alone gives about 0.05 px and more.
+#: flow of two identical crops is exactly 0, and a still face's camera noise alone gives about 0.05 px and more. A
+#: freeze written again by a video encoder keeps to it but at its keyframes (``frozen_runs``).
 FROZEN_FLOW = 0.005
 #: The shortest frozen stretch left out (seconds): two or three repeated frames are a player's or encoder's
 #: duplicates, which move the statistics by nothing that matters.
@@ -31,14 +32,22 @@ LARGE_MOTION_MOST = 3
 
 def frozen_runs(score: np.ndarray, k: int, fps: float) -> list[tuple[int, int]]:
     """(first, last) positions of the frames of the frozen stretches, from the frame score of the pairs of stride
-    ``k`` (centred, ``flow_spotter.centre_pairs``): a run of pairs without motion spans its frames and k more."""
+    ``k`` (centred, ``flow_spotter.centre_pairs``): a run of pairs without motion spans its frames and k more.
+
+    Two runs at most k pairs apart are one stretch: a single frame that changes (the k pairs that span it move) is
+    a video encoder's refresh of the repeated picture (a keyframe of a re-encoded freeze), not the face moving."""
     still = np.isfinite(score) & (score <= FROZEN_FLOW)
     if not still.any():
         return []
     edges = np.flatnonzero(np.diff(np.concatenate([[0], still.astype(np.int8), [0]])))
+    pairs: list[list[int]] = []
+    for a, b in zip(edges[::2], edges[1::2]):
+        if pairs and a - pairs[-1][1] <= k:  # one frame changed between them: an encoder's refresh of the picture
+            pairs[-1][1] = int(b)
+        else:
+            pairs.append([int(a), int(b)])
     shortest = max(2, int(round(FROZEN_S * fps)))
-    runs = [(max(0, int(a) - k // 2), min(len(score) - 1, int(b) - 1 - k // 2 + k))
-            for a, b in zip(edges[::2], edges[1::2])]
+    runs = [(max(0, a - k // 2), min(len(score) - 1, b - 1 - k // 2 + k)) for a, b in pairs]
     return [(a, b) for a, b in runs if b - a + 1 >= shortest]
 
 
