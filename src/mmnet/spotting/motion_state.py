@@ -38,8 +38,8 @@ class MotionState:
     # the scores of the pair ending at each frame, len(MEASURED) a frame, one after the other
     ends: dict[str, array] = field(default_factory=lambda: {s: array("d") for s in SCALES})
     absent: array = field(default_factory=lambda: array("b"))  # 1: the frame is missing from the recording
-    light: array = field(default_factory=lambda: array("d"))  # the face crop's mean grey level (NaN: no crop)
     shape: tuple[int, ...] | None = None  # the first frame's
+    light: array = field(default_factory=lambda: array("d"))  # the face crop's mean grey level (NaN: no crop)
 
     @property
     def done(self) -> int:
@@ -54,7 +54,7 @@ class MotionState:
         face.restore(saved["face"])
         return cls(face, deque(saved["window"], maxlen=maxlen), array("q", saved["numbers"]),
                    {s: array("d", saved["ends"][s]) for s in SCALES}, array("b", saved["absent"]), saved["shape"],
-                   array("d", saved["light"]))
+                   light=array("d", saved["light"]))
 
     def snapshot(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON-able numbers, arrays): everything ``parse`` and ``start`` need to continue after this frame."""
