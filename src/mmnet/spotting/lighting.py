@@ -44,7 +44,7 @@ def steps(b: np.ndarray, fps: float) -> list[tuple[int, float]]:
     """(position, relative change) of each step of the brightness ``b`` (NaN: no face crop): one level held for the
     two seconds before it and another, more than ``STEP`` apart, for the two seconds after it (a hand that passes,
     or a blink, comes back). Found on the seconds' means (cheap, at every frame), then confirmed where both
-    stretches hold their level (``_flat``); the step is placed where the two stretches are most even."""
+    stretches hold their level (``_flat``); the step is placed where the seconds' means change most."""
     w = max(2, int(round(fps)))
     i = np.arange(len(b))
     levels = [_mean(b, i + lo * w, i + (lo + 1) * w) for lo in (-2, -1, 0, 1)]
@@ -54,15 +54,12 @@ def steps(b: np.ndarray, fps: float) -> list[tuple[int, float]]:
     edges = np.flatnonzero(np.diff(np.concatenate([[0], hit.astype(np.int8), [0]])))
     out = []
     for a, z in zip(edges[::2], edges[1::2]):
-        confirmed = []
         for at in range(max(int(a), 2 * w), min(int(z), len(b) - 2 * w + 1)):
-            before, after = b[at - 2 * w:at], b[at:at + 2 * w]
-            low, high = _flat(before), _flat(after)
+            low, high = _flat(b[at - 2 * w:at]), _flat(b[at:at + 2 * w])
             if low is not None and high is not None and abs(high / low - 1.0) > STEP:
-                confirmed.append((float(np.nanstd(before) + np.nanstd(after)), at, high / low - 1.0))
-        if confirmed:
-            _, at, change = min(confirmed)
-            out.append((at, change))
+                at = int(a) + int(np.argmax(np.abs(rel[a:z])))  # confirmed: placed where the level moves most
+                out.append((at, float(rel[at])))
+                break
     return out
 
 
