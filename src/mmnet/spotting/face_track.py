@@ -16,6 +16,9 @@ from .regions import Regions, regions_from_landmarks, template_regions
 __all__ = ["FaceTrack", "MAX_LISTED"]
 
 MAX_LISTED = 10  # runs of missing frames, or faces lost, named in a note
+#: A followed face narrower than this fraction of the crop's width (``face.width``) is noted: it is upsampled more
+#: than twice into the crop, which enlarges camera and encoder noise with it (more false intervals).
+SMALL_FACE = 0.5
 
 Box = tuple[int, int, int, int]
 
@@ -132,6 +135,15 @@ class FaceTrack:
             out.append(f"{source}: the followed face was not found again at frame(s) {listed}{more}, where another "
                        "face was; the spotter followed that one from there on, and the frames since the check before "
                        "are a gap (no motion is compared across two faces)")
+        widths = [box[2] - box[0] for _, box in self.seen]
+        crop = self.config.face.width
+        width = float(np.median(widths)) if widths else None
+        if width is not None and width < SMALL_FACE * crop:
+            out.append(f"{source}: the face is small, {width:.0f} px wide (the median of the checks), and is "
+                       f"enlarged about {crop / width:.1f}x into the {crop} px crop: "
+                       "camera and encoder noise are enlarged with it, and false intervals become likelier; the "
+                       f"spotter expects a face at least {SMALL_FACE * crop:.0f} px wide (film it closer or at a "
+                       "higher resolution)")
         return out
 
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:

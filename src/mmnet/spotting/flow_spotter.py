@@ -33,6 +33,7 @@ from ..preprocess.flow import flow_calculator
 from .config import MAX_FPS, SpotConfig
 from .face_track import MAX_LISTED, FaceTrack
 from .intervals import FRAME_RATE, PRESENTATION
+from .lighting import lighting_notes
 from .motion_state import SCALES, MotionState, StaleProgress
 from .read_ahead import ReadAhead
 from .recording import FrameFiles, TimedFrames, check_numbering
@@ -287,8 +288,12 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
     # the video's own frame times, unless a rate given replaces its own (then seconds follow the rate given)
     own = isinstance(frames, TimedFrames) and abs(frames.rate - fps) <= 1e-6 * fps
     times = frames.times_of(numbers) if own else None
-    return MotionCurves(fps, np.array(numbers, np.int64), scores, MEASURED, strides, _runs(lost & ~missing, numbers),
-                        face.realignments, notes, missing_runs, face.seen, times)
+    curves = MotionCurves(fps, np.array(numbers, np.int64), scores, MEASURED, strides,
+                          _runs(lost & ~missing, numbers), face.realignments, notes, missing_runs, face.seen, times)
+    light = np.array(state.light, np.float64)
+    light[lost] = np.nan  # a gap's crops are of no face (or of the face before a re-check found it gone)
+    curves.notes += lighting_notes(light, curves.numbers, fps, curves.seconds, source)
+    return curves
 
 
 def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None, strides: dict[str, int],
@@ -301,6 +306,7 @@ def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None
     window, face, numbers = state.window, state.face, state.numbers
     if image is None:
         window.append(None)
+        state.light.append(np.nan)
         numbers.append(number)
         for s in SCALES:
             state.ends[s].extend(_NAN)
@@ -324,6 +330,7 @@ def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None
         face.moved = None
     window.append(crop)
     numbers.append(number)
+    state.light.append(np.nan if crop is None else float(crop.mean()))  # lighting.py: steps and flicker
     for s, k in strides.items():
         start = window[-1 - k] if len(window) > k else None
         if crop is None or start is None:

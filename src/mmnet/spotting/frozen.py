@@ -1,5 +1,5 @@
 """Stretches of a recording whose face does not change at all (a video call that froze, a player that repeated
-one frame), and intervals of far larger motion than the recording's others (a hand over the face).
+one frame), and stretches of far larger motion than anywhere else in the recording (a hand over the face).
 
 The spotter's threshold is MEGC's mean + p * (max - mean) over the whole recording (``peaks.threshold``): a frozen
 stretch's zero motion lowers the mean and so every threshold, and changes intervals far from it. Its frames are
@@ -12,29 +12,42 @@ from __future__ import annotations
 import numpy as np
 
 #: A pair's frame score (pixels of the crop, the largest region's) at or below this is no motion at all: the optical
-#: flow of two identical crops is exactly 0, and a still face's camera noise alone gives about 0.05 px and more.
+#: flow of two identical crops is exactly 0, and a still face's camera noise alone gives about 0.05 px and more. A
+#: freeze written again by a video encoder keeps to it but at its keyframes (``frozen_runs``).
 FROZEN_FLOW = 0.005
 #: The shortest frozen stretch left out (seconds): two or three repeated frames are a player's or encoder's
 #: duplicates, which move the statistics by nothing that matters.
 FROZEN_S = 0.5
-#: An interval whose score is more than this many times the median score of its type's intervals (with 3 or more
-#: of them) is flagged: genuine expressions of one type peak within a few times of each other (CAS(ME)^2's
-#: macro threshold is about twice its micro one), while a hand passing over the face, or a dark patch, gives
-#: motion an order of magnitude larger.
+#: A stretch of a motion curve that peaks more than this many times higher than the largest motion anywhere else in
+#: the recording is noted: genuine expressions of one type peak within a few times of each other (CAS(ME)^2's macro
+#: threshold is about twice its micro one), while a hand passing over the face, a sharp head turn or a camera that
+#: settles after it starts moves the crop an order of magnitude more. Compared with the largest motion elsewhere,
+#: not with the intervals kept: such a stretch lifts T = mean + p * (max - mean) above every ordinary motion, so
+#: that nothing else is kept to compare it with.
 LARGE_MOTION = 5.0
-LARGE_MOTION_MIN = 3
+#: At most this many such stretches are told apart from the rest (two hands over the face are still far larger
+#: than the recording's expressions; a recording whose every motion is a few times the one below is not noted).
+LARGE_MOTION_MOST = 3
 
 
 def frozen_runs(score: np.ndarray, k: int, fps: float) -> list[tuple[int, int]]:
     """(first, last) positions of the frames of the frozen stretches, from the frame score of the pairs of stride
-    ``k`` (centred, ``flow_spotter.centre_pairs``): a run of pairs without motion spans its frames and k more."""
+    ``k`` (centred, ``flow_spotter.centre_pairs``): a run of pairs without motion spans its frames and k more.
+
+    Two runs at most k pairs apart are one stretch: a single frame that changes (the k pairs that span it move) is
+    a video encoder's refresh of the repeated picture (a keyframe of a re-encoded freeze), not the face moving."""
     still = np.isfinite(score) & (score <= FROZEN_FLOW)
     if not still.any():
         return []
     edges = np.flatnonzero(np.diff(np.concatenate([[0], still.astype(np.int8), [0]])))
+    pairs: list[list[int]] = []
+    for a, b in zip(edges[::2], edges[1::2]):
+        if pairs and a - pairs[-1][1] <= k:  # one frame changed between them: an encoder's refresh of the picture
+            pairs[-1][1] = int(b)
+        else:
+            pairs.append([int(a), int(b)])
     shortest = max(2, int(round(FROZEN_S * fps)))
-    runs = [(max(0, int(a) - k // 2), min(len(score) - 1, int(b) - 1 - k // 2 + k))
-            for a, b in zip(edges[::2], edges[1::2])]
+    runs = [(max(0, a - k // 2), min(len(score) - 1, b - 1 - k // 2 + k)) for a, b in pairs]
     return [(a, b) for a, b in runs if b - a + 1 >= shortest]
 
 
@@ -55,22 +68,41 @@ def frozen_note(numbers: np.ndarray, runs: list[tuple[int, int]], fps: float) ->
             "thresholds and no interval is spotted there, as in a gap without a face")
 
 
-def large_motion_notes(intervals, smoothed: dict[str, np.ndarray]) -> list[str]:
-    """A note for each interval whose score is more than ``LARGE_MOTION`` times its type's median interval score."""
-    notes = []
-    for kind in ("micro", "macro"):
-        scores = [i.score for i in intervals if i.type == kind and i.score is not None]
-        if len(scores) < LARGE_MOTION_MIN:
-            continue
-        median = float(np.median(scores))
-        for i in intervals:
-            if i.type != kind or i.score is None or not i.score > LARGE_MOTION * median:
-                continue
-            top = smoothed.get(kind)
-            sets = top is not None and np.isfinite(top).any() and i.score >= float(np.nanmax(top))
-            notes.append(f"the {kind} interval {i.onset}-{i.offset} has very large motion (score {i.score:.3g}, "
-                         f"{i.score / median:.0f}x the median {kind} interval's {median:.3g}): occlusion, a hand "
-                         "or a head movement? Check it in the video"
-                         + (f"; as the recording's largest motion it sets the {kind} threshold, which other "
-                            f"{kind}-expressions must reach" if sets else ""))
-    return notes
+def large_motion(xs: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The frames of ``xs`` (a smoothed curve, only at ``where``) in stretches that peak more than ``LARGE_MOTION``
+    times higher than the largest motion outside them, and that largest motion; None when there are none.
+
+    A stretch is a run of frames above the curve's median (the still face's level); the stretches' peaks are sorted
+    and the first drop by more than ``LARGE_MOTION`` times among the top ``LARGE_MOTION_MOST`` + 1 sets them apart.
+    """
+    x = np.where(where & np.isfinite(xs), xs, np.nan)
+    if not np.isfinite(x).any():
+        return None
+    above = np.isfinite(x) & (x > float(np.nanmedian(x)))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], above.astype(np.int8), [0]])))
+    peaks = sorted((float(x[a:b].max()) for a, b in zip(edges[::2], edges[1::2])), reverse=True)
+    for high, low in list(zip(peaks, peaks[1:]))[:LARGE_MOTION_MOST]:
+        if high > LARGE_MOTION * low > 0:
+            return np.isfinite(x) & (x > low), low
+    return None
+
+
+def large_motion_note(kind: str, xs: np.ndarray, found: tuple[np.ndarray, float], t: float, without: float | None,
+                      intervals, numbers: np.ndarray, seconds) -> str:
+    """The note for the ``large_motion`` stretches ``found`` of a type's curve ``xs``: where they are (frame numbers,
+    and ``seconds(number)``), the threshold ``t`` they set and ``without`` them, and the intervals kept there."""
+    mask, rest = found
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    spans = []
+    for a, b in zip(edges[::2], edges[1::2]):
+        first, last = int(numbers[a]), int(numbers[b - 1])
+        kept = [f"{i.onset}-{i.offset}" for i in intervals if i.type == kind and i.onset <= last and i.offset >= first]
+        spans.append(f"{first}-{last} ({seconds(first):.1f}-{seconds(last):.1f} s, peak "
+                     f"{float(np.nanmax(xs[a:b])):.3g}, " + (f"{kind} interval {', '.join(kept)} kept there)" if kept
+                                                            else f"no {kind} interval kept there)"))
+    top = float(np.nanmax(np.where(mask, xs, np.nan)))
+    said = f" ({without:.3g} without it)" if without is not None else ""
+    return (f"the {kind} motion at frames {', '.join(spans)} is {top / rest:.0f}x the largest anywhere else "
+            f"({rest:.3g}): a hand or an object over the face, a sharp head movement, or the camera settling? "
+            f"It sets the {kind} threshold, which other {kind}-expressions must reach, at T = {t:.3g}{said}. Check it "
+            "in the video; if it is no expression, cut it out (or spot the parts before and after it apart)")

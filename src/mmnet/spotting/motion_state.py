@@ -1,10 +1,11 @@
 """What ``flow_spotter.extract_motion`` holds between two frames, and the same as arrays and JSON numbers.
 
 Between two frames the spotter holds: the frame numbers read so far and which of them were missing, per scale the
-region scores of the pair that ends at each frame, the first frame's size, the last k + 1 face crops (the window
-the next pairs start in) and the face it follows (``face_track.FaceTrack``). ``MotionState.snapshot`` gives all of
-it; ``parse`` checks such a snapshot read back and ``MotionState.start`` continues from it, so that a resumed
-spotter measures the frames after it exactly as an uninterrupted one would (``partial_state`` keeps the file).
+region scores of the pair that ends at each frame, the face crop's mean brightness at each frame, the first frame's
+size, the last k + 1 face crops (the window the next pairs start in) and the face it follows
+(``face_track.FaceTrack``). ``MotionState.snapshot`` gives all of it; ``parse`` checks such a snapshot read back and
+``MotionState.start`` continues from it, so that a resumed spotter measures the frames after it exactly as an
+uninterrupted one would (``partial_state`` keeps the file).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class MotionState:
     ends: dict[str, array] = field(default_factory=lambda: {s: array("d") for s in SCALES})
     absent: array = field(default_factory=lambda: array("b"))  # 1: the frame is missing from the recording
     shape: tuple[int, ...] | None = None  # the first frame's
+    light: array = field(default_factory=lambda: array("d"))  # the face crop's mean grey level (NaN: no crop)
 
     @property
     def done(self) -> int:
@@ -51,7 +53,8 @@ class MotionState:
             return cls(face, deque(maxlen=maxlen))
         face.restore(saved["face"])
         return cls(face, deque(saved["window"], maxlen=maxlen), array("q", saved["numbers"]),
-                   {s: array("d", saved["ends"][s]) for s in SCALES}, array("b", saved["absent"]), saved["shape"])
+                   {s: array("d", saved["ends"][s]) for s in SCALES}, array("b", saved["absent"]), saved["shape"],
+                   light=array("d", saved["light"]))
 
     def snapshot(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON-able numbers, arrays): everything ``parse`` and ``start`` need to continue after this frame."""
@@ -61,6 +64,7 @@ class MotionState:
         arrays.update(
             # copies (np.array), not views: an array.array that lends its buffer cannot grow
             numbers=np.array(self.numbers, np.int64), absent=np.array(self.absent, bool),
+            light=np.array(self.light, np.float64),
             window=np.stack(crops) if crops else np.zeros((0, *size), np.uint8),
             window_present=np.asarray([c is not None for c in self.window], bool),
             **{f"ends_{s}": np.array(self.ends[s], np.float64).reshape(self.done, len(MEASURED)) for s in SCALES})
@@ -90,7 +94,12 @@ def parse(meta: dict, arrays: dict[str, np.ndarray], crop: tuple[int, int], land
         raise ValueError(f"window crops {crops.shape} {crops.dtype} for {int(present.sum())} of {crop}")
     kept = iter(crops)
     window = [np.array(next(kept)) if here else None for here in present.tolist()]
+    light = arrays.get("light")  # absent from an earlier version's file: those frames' brightness is unknown
+    if light is None:
+        light = np.full(n, np.nan)
+    elif light.shape != (n,) or light.dtype != np.float64:
+        raise ValueError(f"light is {light.shape} {light.dtype}, not ({n},) float64")
     shape = meta["shape"]
     return {"numbers": numbers.tolist(), "absent": arrays["absent"].astype(bool).tolist(), "ends": ends,
-            "window": window, "shape": None if shape is None else tuple(int(v) for v in shape),
+            "light": light.tolist(), "window": window, "shape": None if shape is None else tuple(int(v) for v in shape),
             "face": FaceTrack.parse_state(meta["face"], arrays, landmarks)}

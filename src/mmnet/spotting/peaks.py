@@ -19,8 +19,8 @@ Per scale (macro first, then micro), on the frame score (the regions' scores com
    interval overlapping a macro one.
 
 No interval may contain a gap frame (no face): an interval that would is cut at the gap. A frozen stretch (frames
-that do not change at all for 0.5 s or more: ``frozen``) is left out as a gap is, with a note; an interval of far
-larger motion than its type's others (occlusion?) gets a note. A scale with
+that do not change at all for 0.5 s or more: ``frozen``) is left out as a gap is, with a note; a stretch of far
+larger motion than anywhere else (occlusion?), which sets its type's threshold, gets a note. A scale with
 no finite score (a recording of at most k frames, frame numbers missing so that no k + 1 are in a row,
 or no face on k + 1 frames in a row) has no threshold (None) and no interval, and a note saying why.
 """
@@ -33,7 +33,7 @@ import numpy as np
 
 from .config import SpotConfig
 from .flow_spotter import MotionCurves
-from .frozen import frozen_note, frozen_runs, large_motion_notes, without_frozen
+from .frozen import frozen_note, frozen_runs, large_motion, large_motion_note, without_frozen
 from .intervals import Interval
 
 __all__ = ["Interval", "frame_score", "smooth", "threshold", "find_peaks", "spot_intervals", "PREDICT_INSTEAD",
@@ -235,12 +235,17 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig, types: Sequence[str
             note = _unmeasured(scale, curves, k, measured=bool(np.isfinite(xs).any()),
                                aligned=config.face.mode == "align")
         details[scale] = {"smoothed": xs, "threshold": t, "k": k, "note": note}
+        large = large_motion(xs, scored) if flow and t is not None else None
+        if large is not None:  # said after the intervals are known: whether one was kept there
+            details[scale]["large"] = (large, threshold(xs, sc.p, scored & ~large[0]))
     numbers = curves.numbers
     out = sorted((Interval(int(numbers[lo]), int(numbers[peak]), int(numbers[hi]), scale, score=float(score))
                   for scale, found in chosen.items() for lo, peak, hi, score in found), key=lambda i: (i.onset, i.type))
     # said with the result (SpotResult.notes): what the whole-recording threshold cannot tell by itself
-    warnings = ([frozen_note(numbers, frozen, fps)] if frozen else []) + (large_motion_notes(
-        out, {s: d["smoothed"] for s, d in details.items()}) if flow else [])
+    warnings = ([frozen_note(numbers, frozen, fps)] if frozen else []) + [
+        large_motion_note(s, d["smoothed"], d["large"][0], d["threshold"], d.pop("large")[1], out, numbers,
+                          curves.seconds)
+        for s, d in details.items() if "large" in d]
     if warnings and details:
         next(iter(details.values()))["warnings"] = warnings
     return out, details
