@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from ..choices import AUTHORS_PRECISION
+from ..choices import AUTHORS_FP32, AUTHORS_PRECISION
 from ..data.common import natural_key
 from ..display_width import display_width, pad
 from ..model_use import synthetic_banner
@@ -273,8 +273,7 @@ def _precision_used(report: dict) -> list[str]:
     if used in (None, AUTHORS_PRECISION):
         return []
     source = "env.json" if env.get("precision") else "train.precision"
-    return [f"- precision used: {used} ({source}); the authors trained in {AUTHORS_PRECISION}: "
-            f"`--set train.precision={AUTHORS_PRECISION}` matches them"]
+    return [f"- precision used: {used} ({source}); {AUTHORS_FP32}"]
 
 
 def natural_order(column: pd.Series) -> pd.Series:

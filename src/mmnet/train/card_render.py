@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import run_folder as rf
-from ..choices import AUTHORS_PRECISION
+from ..choices import AUTHORS_FP32, AUTHORS_PRECISION
 from ..report.rounding import half_up
 from ..shell_words import shell_quote
 
@@ -57,8 +57,7 @@ def render_card(card: dict) -> str:
     values = card["recipe_values"]
     lines += [f"- `{k}`: `{v}`" for k, v in values.items()]
     if t.get("precision") not in (None, AUTHORS_PRECISION):  # what train.precision=auto chose shows nowhere else
-        lines.append(f"- precision used: `{t['precision']}` (the final fit's done.json); the authors trained in "
-                     f"{AUTHORS_PRECISION}: `--set train.precision={AUTHORS_PRECISION}` matches them")
+        lines.append(f"- precision used: `{t['precision']}` (the final fit's done.json); {AUTHORS_FP32}")
     elif not values:
         lines.append("- none: the paper's recipe as published")
     lines += ["", "## How well does it work?", "", *_loso_lines(card["loso"]), "",

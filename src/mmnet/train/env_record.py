@@ -1,6 +1,6 @@
 """What env.json records besides the versions and the compute plan: the labels and annotation files the run
 trained on, synthetic data's settings, and the numerics facts that decide whether a rerun gives the same bits
-(the CPU's native bf16, a cap on its instruction set; CUDA, cuDNN and the driver on a GPU).
+(the CPU's native bf16, a cap on its instruction set; CUDA, cuDNN, TF32 and the driver on a GPU).
 
 The frames digest (``data.cache.frames_digest``) covers the decoded pixels and the sample windows, not the
 labels: the labels digest and the annotation files' sha256 say whether two runs were taught the same classes.
@@ -20,6 +20,7 @@ from ..data.common import SYNTH_MARKER
 from ..data.dataset_load import DatasetLoad
 from ..run_folder import file_sha256
 from ..runtime import cpu_flags
+from ..tf32 import tf32_record
 
 __all__ = ["labels_digest", "annotation_digests", "synthetic_record", "numerics_record", "NATIVE_BF16_FLAGS"]
 
@@ -87,7 +88,8 @@ def _synth_command(meta: dict) -> str:
 
 def numerics_record(device_type: str) -> dict:
     """The facts beyond the torch version and thread count that decide a run's bits: the CPU's native bf16 flags
-    and any instruction-set cap; on CUDA the CUDA and cuDNN versions, whether cuDNN autotunes, the driver."""
+    and any instruction-set cap; on CUDA the CUDA and cuDNN versions, whether cuDNN autotunes, whether its fp32
+    convolutions and matrix products may use TF32 (``train.tf32``), the driver."""
     import torch
 
     record: dict = {"cpu_bf16_flags": sorted(set(NATIVE_BF16_FLAGS) & cpu_flags())}
@@ -96,7 +98,7 @@ def numerics_record(device_type: str) -> dict:
     if device_type != "cuda":
         return record
     record.update(cuda_version=torch.version.cuda, cudnn_version=torch.backends.cudnn.version(),
-                  cudnn_benchmark=bool(torch.backends.cudnn.benchmark))
+                  cudnn_benchmark=bool(torch.backends.cudnn.benchmark), **tf32_record(device_type))
     if driver := _nvidia_driver():
         record["cuda_driver"] = driver
     return record
