@@ -22,12 +22,17 @@ from ..run_folder import file_sha256
 from ..runtime import cpu_flags
 from ..tf32 import tf32_record
 
-__all__ = ["labels_digest", "annotation_digests", "synthetic_record", "numerics_record", "NATIVE_BF16_FLAGS"]
+__all__ = ["labels_digest", "annotation_digests", "synthetic_record", "numerics_record", "library_record",
+           "NATIVE_BF16_FLAGS", "TRAINING_LIBRARIES"]
 
 #: CPU flags with which PyTorch computes bf16 natively (without them it emulates it, with other roundings)
 NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 #: environment variables that cap the instruction set PyTorch and oneDNN use, so the arithmetic
 _ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+#: the libraries a run's numbers pass through beyond torch and numpy (their own versions): frames decoded and resized
+#: (Pillow, OpenCV, PyAV), faces found (dlib), annotation workbooks read (pandas, openpyxl, xlrd), weights saved
+TRAINING_LIBRARIES = {"pillow": "PIL", "opencv": "cv2", "av": "av", "dlib": "dlib", "pandas": "pandas",
+                      "openpyxl": "openpyxl", "xlrd": "xlrd", "safetensors": "safetensors", "pyyaml": "yaml"}
 
 
 def labels_digest(rows) -> str:
@@ -84,6 +89,13 @@ def _synth_command(meta: dict) -> str:
                     f"{int(meta['clips_per_subject'])} --seed {int(meta['seed'])} --amplitude {low:g} {high:g}"
                     f"{layout}")
     return ""
+
+
+def library_record() -> dict:
+    """env.json's ``libraries``: each of TRAINING_LIBRARIES' versions (None: not installed, so not used)."""
+    from ..version import library_versions
+
+    return {"libraries": library_versions(TRAINING_LIBRARIES)}
 
 
 def numerics_record(device_type: str) -> dict:

@@ -40,6 +40,7 @@ from ..utils import (
     atomic_torch_save,
     atomic_write_text,
     checked_torch_load,
+    local_timestamp,
     move_aside,
     remove_stale_temporaries,
 )
@@ -192,6 +193,7 @@ def _train_fold(task: FoldTask, *, progress: bool, device: str | None, frames: n
               # the network that trained, as it ran (model.factory's, a subclass): the report and card name it
               "network": network_name(model), "parameters": parameter_count(model),
               "seconds": round(sum(h["seconds"] for h in done.history), 3),
+              "finished_at": local_timestamp(),  # with env.json's started_at: the run's wall time (the report's)
               **trained_numerics(plan),  # where "auto" resolved and the thread count: a resume may differ
               **trained_software(),  # the mmnet that trained it: a resume after an upgrade differs
               **tf32_record(plan.device.type),  # fp32 on a GPU: TF32 or not
