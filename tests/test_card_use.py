@@ -284,7 +284,7 @@ def test_a_run_in_another_precision_than_the_authors_fp32_says_so_in_report_and_
     from mmnet.train.model_card import write_model_card
 
     line = AUTHORS_FP32  # fp32 as the authors ran it: PyTorch's defaults, TF32 convolutions on recent GPUs
-    assert "PyTorch's defaults" in line and "TF32" in line and "`--set train.tf32=false`: strict fp32" in line
+    assert "PyTorch's TF32 defaults" in line and "`--set train.tf32=false`: strict fp32" in line
     build_report(run)
     assert line not in (run / "report.md").read_text()  # the fake run trained in fp32
     env = json.loads((run / "env.json").read_text())
@@ -312,8 +312,8 @@ def test_the_recipes_and_docs_say_how_to_train_in_the_authors_fp32():
         assert "PyTorch's defaults (TF32 convolutions" in text and "train.tf32: false for strict fp32" in text
     row = next(line for line in (root / "docs" / "configuration.md").read_text().splitlines()
                if line.startswith("| `train.precision`"))
-    assert ("The authors trained in fp32 with PyTorch's defaults, which on NVIDIA Ampere and later GPUs let cuDNN's "
-            "convolutions use TF32: `--set train.precision=fp32` matches them") in row
+    assert "The authors trained in fp32 with PyTorch's TF32 defaults" in row and "before PyTorch 1.12" in row
+    assert "`--set train.precision=fp32` matches them (with `train.tf32: false`, strict fp32)" in row
 
 
 def test_a_subject_of_one_class_is_not_counted_at_its_own_chance(tmp_path):

@@ -1,7 +1,8 @@
-"""TF32 on NVIDIA GPUs (Ampere and later): PyTorch's defaults let cuDNN's convolutions round their fp32 inputs to
-TF32 (10 mantissa bits) and keep matrix products in full fp32. ``train.tf32`` keeps those defaults (null: how the
-authors ran), turns TF32 off everywhere (false: strict fp32) or on in matrix products too (true: faster). What a
-run trained with is recorded in env.json and each fold's done.json (``tf32_state``). No effect on the CPU."""
+"""TF32 on NVIDIA GPUs (Ampere and later): PyTorch's defaults (since 1.12) let cuDNN's convolutions round their fp32
+inputs to TF32 (10 mantissa bits) and keep matrix products in full fp32. ``train.tf32`` keeps those defaults (null:
+as the authors' code did, which sets no flag), turns TF32 off everywhere (false: strict fp32) or on in matrix
+products too (true: faster). What a run trained with is recorded in env.json and each fold's done.json
+(``tf32_record``). No effect on the CPU."""
 
 from __future__ import annotations
 
