@@ -302,6 +302,19 @@ def test_a_run_in_another_precision_than_the_authors_fp32_says_so_in_report_and_
     assert "none: the paper's recipe as published" not in recipe
 
 
+def test_the_card_of_a_gpu_fit_says_its_tf32_flags(run):
+    # fp32 on a GPU is TF32 convolutions under PyTorch's defaults: the card says which arithmetic the fit had
+    from mmnet.train.model_card import write_model_card
+
+    _final_model(run)
+    flags = {"cudnn_allow_tf32": True, "cuda_matmul_allow_tf32": False, "float32_matmul_precision": "highest"}
+    (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0, "device": "cuda:0",
+                                                         "precision": "fp32", "tf32": flags}))
+    card = write_model_card(run, None)
+    assert card["training"]["tf32"] == flags
+    assert "cuda:0 fp32 (TF32 convolutions, fp32 matrix products)" in (run / "final" / "MODEL_CARD.md").read_text()
+
+
 def test_the_recipes_and_docs_say_how_to_train_in_the_authors_fp32():
     from pathlib import Path
 

@@ -11,6 +11,7 @@ from mmnet.data.releases import OBJECTIVE_CLASSES_PAPER, RELEASES
 from mmnet.report import build_report
 from mmnet.report.cite import MMNET_PAPER, run_citations
 from mmnet.report.env_text import environment_lines
+from mmnet.version import __version__
 
 from .fake_runs import make_samples, write_run
 
@@ -28,7 +29,8 @@ def test_the_report_cites_mmnet_the_software_and_the_datasets_paper(run):
     assert cite == report["cite"]
     assert cite["network"] == [MMNET_PAPER] and "IJCAI-22" in MMNET_PAPER and "arXiv:2201.05297" in MMNET_PAPER
     assert cite["data"] == list(RELEASES["casme2"].papers)
-    assert cite["software"].startswith("mmnet 0.1.0")  # the mmnet that trained the run (env.json)
+    # the mmnet that trained the run (env.json), and the one that wrote the report where they differ
+    assert cite["software"].startswith(f"mmnet 0.1.0, which trained the run; this report by mmnet {__version__}")
     md = (run / "report.md").read_text()
     section = md[md.index("## How to cite"):md.index("## Files")]
     assert f"- {MMNET_PAPER}" in section and f"- {RELEASES['casme2'].papers[0]}" in section

@@ -45,7 +45,8 @@ def run_citations(report: dict) -> dict:
         if not data:
             notes.append("no published dataset: cite the source of your own clips")
     version = env.get("mmnet_version") or __version__  # the mmnet that trained the run (env.json), else this one
-    software = f"mmnet {version}, the software that trained and scored the run (its CITATION.cff)"
+    scored = "" if version == __version__ else f"; this report by mmnet {__version__}"
+    software = f"mmnet {version}, which trained the run{scored} (cite it as its CITATION.cff says)"
     return {"network": cited_network, "software": software, "data": data, "notes": notes}
 
 
