@@ -33,3 +33,18 @@ def test_a_card_of_one_dataset_has_no_part_lines(tmp_path):
     _final_model(run, "casme2")
     assert "part_frames" not in write_model_card(run, None)["preprocessing"]
     assert "Frames of each part" not in (run / "final" / "MODEL_CARD.md").read_text()
+
+
+def test_a_card_of_one_dataset_names_its_frames_folder_and_layout(tmp_path):
+    from mmnet.train.model_card import write_model_card
+
+    run = write_run(tmp_path / "run", make_samples({"s1": [0, 1, 2]}, "casme2"), lambda seed, e, s: 0, epochs=1)
+    env = json.loads((run / "env.json").read_text())
+    env["part_frames"] = {"casme2": {"folder": "Cropped-updated/Cropped", "uncropped": False,
+                                     "layout": "cropped-updated"}}
+    (run / "env.json").write_text(json.dumps(env))
+    _final_model(run, "casme2")
+    write_model_card(run, None)
+    text = (run / "final" / "MODEL_CARD.md").read_text()
+    assert "Frames:\n\n- `casme2`: `Cropped-updated/Cropped` (layout cropped-updated), face crops" in text
+    assert "part of the composite" not in text

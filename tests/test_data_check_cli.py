@@ -125,14 +125,14 @@ def test_check_data_long_videos(tmp_path, capsys):
 
 
 def test_check_data_only_options_say_what_training_uses(capsys):
-    # --layout and --no-corrections have no training counterpart (`--set data.layout=raw` is unknown): say so
+    # --no-corrections has no training counterpart: said; --layout is training's data.layout: said too
     import pytest
 
     with pytest.raises(SystemExit):
         main(["check-data", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert help_text.count("check-data only") == 2
-    assert "what `mmnet train` always uses: the first present" in help_text
+    assert help_text.count("check-data only") == 1
+    assert "as `mmnet train`'s data.layout; default: the first present" in help_text
     assert "`mmnet train` always applies them" in help_text
 
 

@@ -138,8 +138,8 @@ def test_train_on_the_composite(composite_root, tmp_path, protocol, folds):
     assert "Protocol: MEGC2019 composite (NOT the official list: combined_3class_gt.csv has 7 rows" in md
     # each part's frames folder and crop state (the fake SAMM's frames are in SAMM/, the raw full frames)
     assert report["protocol"]["part_frames"]["samm"] == {"folder": "SAMM/SAMM", "uncropped": True}
-    assert "frames: casme2 CASME2/Cropped (face crops), samm SAMM/SAMM (UNCROPPED full frames), smic SMIC/HS (face " \
-           "crops)" in md
+    assert "frames: casme2 CASME2/Cropped (face crops, layout cropped), samm SAMM/SAMM (UNCROPPED full frames), " \
+           "smic SMIC/HS (face crops)" in md
     # samples.csv names each sample as the list does too; the parts' unlisted samples are in skipped.csv
     samples = (run / "samples.csv").read_text().splitlines()
     assert samples[0] == "sample_id,dataset,subject,clip,label,class_index,cde_subject,cde_clip,cde_line"

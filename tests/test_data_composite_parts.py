@@ -165,16 +165,18 @@ def test_the_run_records_each_parts_frames_folder(tmp_path):
     write_cde_csv(root / "combined_3class_gt.csv", ROWS)
     load = load_dataset("composite", root, cache_dir=False)
     record = part_frames(load, [root])["part_frames"]
-    assert record == {"casme2": {"folder": "casme2/Cropped", "uncropped": False},
+    assert record == {"casme2": {"folder": "casme2/Cropped", "uncropped": False, "layout": "cropped"},
                       "samm": {"folder": "samm/SAMM", "uncropped": True},
                       "smic": {"folder": "smic/HS", "uncropped": False}}
     roots = {p: root / p for p in ("casme2", "samm", "smic")}
     assert part_frames(load, list(roots.values()))["part_frames"]["samm"]["folder"] == "SAMM"
     line = protocol_line({"protocol": {"dataset": "composite", "protocol": "loso", "folds_per_seed": 6,
                                        "part_frames": record, "list": None}, "n_samples": 6})
-    assert line.endswith("; frames: casme2 casme2/Cropped (face crops), samm samm/SAMM (UNCROPPED full frames), "
+    assert line.endswith("; frames: casme2 casme2/Cropped (face crops, layout cropped), samm samm/SAMM (UNCROPPED "
+                         "full frames), "
                          "smic smic/HS (face crops)")
-    assert part_frames(load_samm(write_samm(tmp_path / "one")), [tmp_path / "one"]) == {}  # not a composite
+    one = part_frames(load_samm(write_samm(tmp_path / "one")), [tmp_path / "one"])  # one dataset: recorded too
+    assert list(one["part_frames"]) == ["samm"] and "layout" not in one["part_frames"]["samm"]
 
 
 def test_check_data_cites_the_parts_the_list_names(tmp_path, capsys):

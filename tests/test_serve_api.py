@@ -275,6 +275,7 @@ def with_files(archive: bytes, entries) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.slow
 def test_a_zips_files_that_are_not_frames_are_left_out_as_the_command_line_does_and_named(client, frames):
     extra = [("clip/readme.txt", b"coded by A"), ("clip/notes.docx", b"not a frame")]
     plain = client.post("/api/predict", files={"file": ("clip.zip", zip_bytes(frames), "application/zip")}).json()
@@ -327,6 +328,8 @@ def test_request_problems_are_json(client):
     assert_person_readable(answer, 422, "?onset=", "-F onset=VALUE")
     assert (answer.json()["code"], answer.json()["field"]) == ("field_invalid", "onset")
     assert_person_readable(client.post("/api/recordings?fps=30", files={"file": ("a.mp4", b"x")}), 422, "-F fps=")
+    assert_person_readable(client.post("/api/predict?wait=1", files={"file": ("a.mp4", b"x")}), 422,
+                           "no setting of this endpoint", "onset, apex")
     assert_person_readable(client.get("/api/jobs/nope"), 404, "no job")
     assert_person_readable(client.get("/api/nothing-here"), 404)
 

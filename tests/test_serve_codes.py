@@ -151,4 +151,11 @@ def test_the_entry_limit_counts_files_not_a_macs_metadata(tmp_path):
     (tmp_path / "b" / "finder.zip").write_bytes(_finder_zip(6))
     with pytest.raises(UploadError) as refused:  # one frame beyond the limit: refused, the files counted
         open_upload(tmp_path / "b" / "finder.zip", UploadLimits(max_zip_entries=5))
-    assert refused.value.code == "too_many_entries" and "holds 6 files (15 entries" in str(refused.value)
+    assert refused.value.code == "too_many_entries" and "holds 6 files; this server accepts at most 5" \
+        in str(refused.value)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "finder.zip").write_bytes(_finder_zip(2))  # 2 frames in 7 entries
+    with pytest.raises(UploadError) as refused:  # within the files' limit (2), beyond the entries' (3 x 2)
+        open_upload(tmp_path / "c" / "finder.zip", UploadLimits(max_zip_entries=2))
+    assert refused.value.code == "too_many_entries" and "holds 7 entries, folders and metadata included; this " \
+        "server accepts at most 6" in str(refused.value)

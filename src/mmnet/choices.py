@@ -4,8 +4,8 @@ command-line options alike. Imports nothing, so the commands can use it without 
 from __future__ import annotations
 
 __all__ = ["EXECUTORS", "TRANSPORTS", "SELECTIONS", "PROTOCOLS", "PRECISIONS", "AUTHORS_PRECISION",
-           "AUTHORS_FP32",           "BAD_SAMPLE_POLICIES",
-           "PREPARE_LAYOUTS", "DATASETS", "LONG_VIDEO_DATASETS", "SPOT_SCORE_MODES", "TIER_IGNORE"]
+           "AUTHORS_FP32", "BAD_SAMPLE_POLICIES",
+           "PREPARE_LAYOUTS", "CASME2_LAYOUTS", "DATASETS", "LONG_VIDEO_DATASETS", "SPOT_SCORE_MODES", "TIER_IGNORE"]
 
 EXECUTORS = ("local", "ray", "slurm")  # ExecutorConfig.executor, --executor
 TRANSPORTS = ("object-store", "shared-fs")  # ExecutorConfig.transport, --transport
@@ -21,6 +21,8 @@ AUTHORS_FP32 = ("the authors trained in fp32 with PyTorch's TF32 defaults (today
                 "train.precision=fp32` matches them (with `--set train.tf32=false`: strict fp32)")
 BAD_SAMPLE_POLICIES = ("error", "skip", "nearest")  # data.on_bad_sample, check-data --on-bad-sample
 PREPARE_LAYOUTS = ("auto", "casme2", "samm", "frames", "video")  # mmnet prepare --layout
+# CASME II's frames folders (mmnet.data.casme2.LAYOUTS, a test keeps them equal): data.layout, check-data --layout
+CASME2_LAYOUTS = ("cropped", "cropped-updated", "raw-selected", "raw")
 # mmnet.data's loader registries by name (a test keeps them equal): data.dataset, check-data's DATASET
 DATASETS = ("casme2", "casme3", "composite", "mmew", "samm", "smic", "smic-hs", "smic-nir", "smic-vis", "table")
 # spotting's long recordings (table-long: a lab's own)

@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .choices import BAD_SAMPLE_POLICIES, PRECISIONS, PROTOCOLS, SELECTIONS
+from .choices import BAD_SAMPLE_POLICIES, CASME2_LAYOUTS, PRECISIONS, PROTOCOLS, SELECTIONS
 from .config_history import rename_earlier_keys, rename_hint, renamed_key
 from .config_types import check_device_name, check_fields, check_type
 from .dataset_root import format_root, parse_root
@@ -43,6 +43,7 @@ class DataConfig:
     # table dataset: frame file names with {frame} ('img{frame}.jpg'); None = the last number in an image's name
     frames: str | None = None
     fps: float | None = None  # table-long: the frame rate of the recordings whose rows give none (no fps cell)
+    layout: str | None = None  # CASME II's frames folder (also the composite's part); None: the first present
     scheme: str | None = None  # label scheme; None = the dataset's default (casme2 -> casme2-5class)
     classes: list[str] | None = None  # filled from the scheme in the resolved config (logit order)
     protocol: str = "loso"  # "loso" (leave one subject out) or "lodo" (leave one dataset out)
@@ -63,6 +64,11 @@ class DataConfig:
         if self.frames is not None and self.dataset != "table":
             raise ConfigError(f"data.frames ({self.frames!r}) names the frame files of the 'table' dataset; "
                               f"{self.dataset!r} finds its frames by its own layout: leave data.frames out.")
+        if self.layout is not None:
+            verify_choice("data.layout", self.layout, CASME2_LAYOUTS)
+            if self.dataset not in ("casme2", "composite"):
+                raise ConfigError(f"data.layout ({self.layout!r}) chooses CASME II's frames folder; {self.dataset!r} "
+                                  "has no such choice: leave data.layout out.")
         if self.fps is not None and self.dataset != "table-long":
             raise ConfigError(f"data.fps ({self.fps!r}) is the frame rate of a lab's own recordings (table-long) "
                               f"whose rows give none; {self.dataset!r} has its own rate: leave data.fps out.")

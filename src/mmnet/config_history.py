@@ -22,6 +22,7 @@ _ADDED = {
     ("train", "card_contact"): "",  # 2026-12-06: the model card named no contact
     ("train", "tf32"): None,  # 2026-12-07: PyTorch's TF32 defaults, never set
     ("data", "fps"): None,  # 2026-12-06: `mmnet train` read table-long's rates from its fps column alone
+    ("data", "layout"): None,  # 2026-12-07: CASME II's first frames folder present
 }
 # train.channels_last (bool) became train.memory_format in 91a0ede, 2026-11-25
 _MEMORY_FORMAT = {True: "channels_last", False: "contiguous"}

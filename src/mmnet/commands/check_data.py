@@ -48,9 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "map 'label=class, label=class, label=-'")
     parser.add_argument("--strict", action="store_true", help="exit with code 1 when any error is found")
     parser.add_argument("--layout", type=str, default=None,
-                        help="check-data only, to inspect another copy: CASME II frames layout (cropped, "
-                             "cropped-updated, raw-selected, raw); default and what `mmnet train` always uses: the "
-                             "first present. To train on another layout, give its folder as --root with --annotation")
+                        help="CASME II frames layout (cropped, cropped-updated, raw-selected, raw), as `mmnet train`'s "
+                             "data.layout; default: the first present (a warning when the root holds two crops)")
     parser.add_argument("--variant", type=str, default=None,
                         help="SMIC variant: HS, VIS or NIR (default HS; `mmnet train` takes it from the dataset name: "
                              "smic-hs, smic-vis, smic-nir)")

@@ -1,6 +1,7 @@
 """CASME II loader (Yan et al., PLoS ONE 2014; docs/datasets.md, "Layouts accepted").
 
-Accepted root layouts (first found wins unless ``layout`` is given)::
+Accepted root layouts (first found wins unless ``layout``, data.layout, is given; a warning names the others of the
+same kind, crops or raw frames, when several are present)::
 
     ROOT/CASME2-coding-20190701.xlsx        (or -20140508; 9 or 10 columns, blank C and G)
     ROOT/CASME2-ObjectiveClasses.xlsx       (optional; its objective classes win over the coding file's)
@@ -127,6 +128,11 @@ def load_casme2(
         wanted = [LAYOUTS[layout][0]] if layout else [v[0] for v in LAYOUTS.values()]
         raise _missing(root, [f"a frames folder: one of {', '.join(repr(w + '/') for w in wanted)}"])
     frames_root, pattern, found_layout = frames_at
+    if layout is None and (others := _other_layouts(root, found_layout)):
+        used = f"'{LAYOUTS[found_layout][0]}/' (layout {found_layout})"
+        issues.append(Issue("casme2", "frames_layout_choice", f"several frames folders in root: {used} is used, "
+                            f"{', '.join(others)} not; set data.layout (check-data: --layout) to choose one",
+                            "warning"))
 
     table = read_table(annotation, sheet=("Sheet1",))
     samples, row_issues = samples_from_table(table, dataset="casme2", columns=COLUMNS, subject_width=2,
@@ -160,8 +166,18 @@ def load_casme2(
     report_unannotated(clips, used, pattern, issues, why=f"no row in '{annotation.name}'",
                        advice="add its row to the table if it is a clip to train on")
     load = finish(out, issues, annotation, strict)
-    load.frames_dirs = {"casme2": frames_root}
+    load.frames_dirs, load.frames_layouts = {"casme2": frames_root}, {"casme2": found_layout}
     return load
+
+
+def _other_layouts(root: Path, used: str) -> list[str]:
+    """The other frames folders of ``used``'s kind in ``root`` (two crops, or two raw copies, may differ; the raw
+    frames beside the crops `mmnet prepare` made from them are no choice), as the warning names them."""
+    if used == "root":
+        return []
+    raw = used.startswith("raw")
+    return [f"'{sub}/' (layout {name})" for name, (sub, _) in LAYOUTS.items()
+            if name != used and name.startswith("raw") == raw and folder_in_any_case(root, sub.split("/"))]
 
 
 def _prepare_failures(root: Path) -> dict[str, str]:

@@ -136,6 +136,7 @@ def load_composite(
     annotation: str | Path | None = None,
     strict: bool = False,
     cache_dir: str | Path | None | bool = None,
+    layout: str | None = None,
 ) -> DatasetLoad:
     """Load the 442 MEGC2019 CDE samples from the three datasets (or a list's from the parts it names), labelled
     by the list.
@@ -146,6 +147,7 @@ def load_composite(
             or ``root/combined_3class_gt.csv``.
         strict: raise on any error-severity issue of a listed sample (or a listed sample not found).
         cache_dir: SMIC apex cache folder (see ``smic.load_smic``).
+        layout: the CASME II part's frames folder (see ``casme2.load_casme2``); default: the first present.
 
     Raises:
         DatasetNotFoundError: the list, or the folder of a part it names, is missing.
@@ -169,7 +171,7 @@ def load_composite(
     if unread:  # a two-part experiment, or a list filtered by mistake: either way the parts taking part are said
         issues.append(Issue("composite", "part_not_listed", f"'{annotation.name}' names no {' or '.join(unread)} "
                             f"sample: {', '.join(unread)} not read; this composite is {' + '.join(parts)}", "warning"))
-    loaders = {"casme2": lambda d: load_casme2(d), "samm": lambda d: load_samm(d),
+    loaders = {"casme2": lambda d: load_casme2(d, layout=layout), "samm": lambda d: load_samm(d),
                "smic": lambda d: load_smic(d, variant="HS", cache_dir=cache_dir)}
     with quiet_summaries():  # the parts' issues that matter are counted in the composite's own summary line
         loads = {p: loaders[p](folder) for p, folder in parts.items()}
@@ -204,6 +206,7 @@ def load_composite(
     load.also_read = [part.annotation for part in loads.values() if part.annotation is not None]
     load.listed_rows = len(listed)
     load.frames_dirs = {p: folder for part in loads.values() for p, folder in part.frames_dirs.items()}
+    load.frames_layouts = {p: name for part in loads.values() for p, name in part.frames_layouts.items()}
     # the parts' other samples: the protocol leaves them out, and a run's skipped.csv says so
     load.unlisted = [(s.sample_id, f"{NOT_LISTED}{annotation.name}") for part in loads.values()
                      for s in (*part.samples, *part.excluded) if s.sample_id not in used]

@@ -32,7 +32,9 @@ class DatasetLoad:
         listed_rows: the rows of the protocol's list of samples (the composite's combined_3class_gt.csv), else None.
         unlisted: (sample id, reason) of the samples the loader read but the protocol's list leaves out.
         frames_dirs: the folder the frames were read from, by dataset (CASME II, SAMM, SMIC and the composite's
-            parts; a run records the composite's, with their crop state).
+            parts; a run records them in env.json's ``part_frames``, with their crop state).
+        frames_layouts: the layout name of that folder, by dataset, where the loader has several (CASME II's
+            ``cropped``, ``cropped-updated``, ``raw-selected``, ``raw``, or ``root``: the root is the frames folder).
     """
 
     samples: list[Sample]
@@ -43,6 +45,7 @@ class DatasetLoad:
     listed_rows: int | None = None
     unlisted: list[tuple[str, str]] = field(default_factory=list)
     frames_dirs: dict[str, Path] = field(default_factory=dict)
+    frames_layouts: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # a notebook shows this, not every sample's frame paths
         datasets = "+".join(sorted({s.dataset for s in self.samples})) or "no dataset"

@@ -36,7 +36,7 @@ from .sample import Sample
 from .schemes import LabelScheme
 
 __all__ = ["Usage", "plan_usage", "describe_problems", "describe_samples", "compact_reason", "classes_left",
-           "emptied_classes", "NEAREST_FIXES"]
+           "emptied_classes", "scheme_left_out", "NEAREST_FIXES"]
 
 #: Issues that ``data.on_bad_sample=nearest`` resolves (the nearest frame on disk is used).
 NEAREST_FIXES = frozenset({"onset_not_on_disk", "apex_not_on_disk"})
@@ -112,7 +112,7 @@ def plan_usage(load: DatasetLoad, scheme: LabelScheme, on_bad_sample: str) -> Us
             continue
         cls = scheme.mapping[key]
         if cls is None:
-            out.left_out.append((s.sample_id, f"{what} {key!r} is not used by scheme {scheme.name}"))
+            out.left_out.append((s.sample_id, scheme_left_out(what, key, scheme.name)))
             continue
         bad = [i for i in errors.get(s.sample_id, [])
                if not (on_bad_sample == "nearest" and s.frames and i.check in NEAREST_FIXES)]
@@ -128,6 +128,12 @@ def plan_usage(load: DatasetLoad, scheme: LabelScheme, on_bad_sample: str) -> Us
         out.used.append((s, index[cls]))
     out.left_out += load.unlisted
     return out
+
+
+def scheme_left_out(what: str, key: str, scheme: str) -> str:
+    """skipped.csv's reason for a sample whose label the scheme leaves out on purpose (mmnet.report.left_out reads
+    it back, to count these apart from the data's problems)."""
+    return f"{what} {key!r} is not used by scheme {scheme}"
 
 
 def _nearest_no_motion(sample: Sample) -> str:

@@ -11,11 +11,16 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError, verify_choice
 
-__all__ = ["MMNetConfig", "MAIN_INPUTS", "FACTORY_FORMAT", "check_factory_syntax", "variant_name"]
+__all__ = ["MMNetConfig", "MAIN_INPUTS", "IMAGENET_MEAN", "IMAGENET_STD", "FACTORY_FORMAT", "check_factory_syntax",
+           "variant_name"]
 
 #: What the main branch sees: the paper's apex-minus-onset difference (default), the apex frame
 #: alone (ablation), or a precomputed optical-flow field given as 3 channels (u, v, magnitude).
 MAIN_INPUTS = ("difference", "apex", "flow")
+#: The normalisation the network's inputs expect (the authors train from ImageNet statistics); here, torch-free, so
+#: that a report can state it.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 _SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 FACTORY_FORMAT = '"package.module:callable" (e.g. "mynets.plus:build"), or "" for MMNet'

@@ -31,7 +31,7 @@ from .checkpoint import (
     _load_strict,
     read_checkpoint,
 )
-from .config import MAIN_INPUTS, MMNetConfig
+from .config import IMAGENET_MEAN, IMAGENET_STD, MAIN_INPUTS, MMNetConfig
 from .factory import call_factory, network_name
 from .main_branch import MainBranch, MotionStem
 from .pc_module import PositionCalibration
@@ -41,9 +41,6 @@ __all__ = ["MMNetConfig", "MMNet", "MAIN_INPUTS", "CheckpointInfo", "load_checkp
            "model_from_weights", "save_network", "WEIGHTS_NAME", "CONFIG_NAME",
            "IMAGENET_MEAN", "IMAGENET_STD"]
 
-#: The normalisation the network's inputs expect (the authors train from ImageNet statistics).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def _layout_hint(x: Tensor) -> str:

@@ -122,11 +122,13 @@ def protocol_line(report: dict) -> str:
 
 
 def _frames_text(parts: dict | None) -> str:
-    """'; frames: casme2 Cropped (face crops), samm SAMM (UNCROPPED full frames)', or '' where not recorded."""
+    """'; frames: casme2 Cropped (face crops, layout cropped), samm SAMM (UNCROPPED full frames)', or '' where not
+    recorded."""
     if not parts:
         return ""
     return "; frames: " + ", ".join(f"{part} {v.get('folder')} ("
-                                    f"{'UNCROPPED full frames' if v.get('uncropped') else 'face crops'})"
+                                    f"{'UNCROPPED full frames' if v.get('uncropped') else 'face crops'}"
+                                    f"{', layout ' + v['layout'] if v.get('layout') else ''})"
                                     for part, v in parts.items())
 
 

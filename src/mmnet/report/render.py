@@ -8,7 +8,6 @@ import io
 import numpy as np
 import pandas as pd
 
-from ..choices import AUTHORS_FP32, AUTHORS_PRECISION
 from ..data.common import natural_key
 from ..display_width import display_width, pad
 from ..model_use import synthetic_banner
@@ -16,13 +15,16 @@ from ..run_folder import split_skipped
 from .ci_text import report_protocol, resampled_words
 from .cite import citation_lines
 from .class_gaps import class_gap_lines
+from .config_summary import configuration_lines
 from .env_text import environment_lines
+from .left_out import exclusions_text, scheme_exclusions
+from .methods import methods_lines
 from .one_class import one_class_lines
 from .parts import part_class_lines
 from .protocol_text import network_line, per_dataset_heading, protocol_line, report_title
 from .rounding import format_mean_std, format_metric
 from .run_reader import FOLD_REMEDY, Run
-from .scores import HEADLINE, LAST_NOTE, ZERO_RULE, config_defaults
+from .scores import HEADLINE, LAST_NOTE, ZERO_RULE
 from .selection import PAPER_F1_EPOCHS, PAPER_KEY, optimistic_label
 from .str_report import classes_note
 from .subject_spread import subject_spread_line
@@ -161,8 +163,10 @@ def render_markdown(report: dict) -> str:
         L += ["", f"**{banner}**"]
     # split here too, so that a report.json of an earlier mmnet (its count held the list's exclusions) reads the same
     problems, unlisted = split_skipped((r["sample_id"], r["reason"]) for r in st.get("skipped") or [])
+    problems, by_scheme = scheme_exclusions(problems)  # on purpose, not for a problem: counted per label
     n_skipped = len(problems) if "skipped" in st else st["skipped_samples"]
     skipped = f"{n_skipped} more skipped, listed in skipped.csv" if n_skipped else "none skipped"
+    skipped += f"; {exclusions_text(by_scheme)}" if by_scheme else ""
     skipped += "".join(f"; {n} not in {name}, left out by the protocol's list" for name, n in unlisted.items())
     L += ["", f"Protocol: {protocol_line(report)}; {report['pooling']}.",
           f"Samples: {report['n_samples']} in samples.csv ({skipped}); "
@@ -238,13 +242,7 @@ def render_markdown(report: dict) -> str:
             L += [f"| {a['fold']} | {a['n']} | {a['epochs']} | {a['seconds']} | {a['correct']} |"
                   for a in last["folds"]]
             L.append("")
-    changed = config_defaults(report["config_summary"])
-    L += ["## Configuration", "", "Headline settings, then every value that differs from the built-in defaults "
-          "(the authors' 5-class CASME II recipe, docs/configuration.md):", "",
-          *[f"- {k}: {v}" + (f" (default: {changed[k]})" if k in changed else "")
-            for k, v in report["config_summary"].items()],
-          *_precision_used(report),
-          "", "Full resolved configuration: config.yaml.", "", "## Environment", ""]
+    L += [*methods_lines(report), *configuration_lines(report), "## Environment", ""]
     L += environment_lines(report)  # env.json, its records in words, and the run's wall time
     if differs := (report.get("reproduce") or {}).get("env_differs"):
         L.append(f"- (env.json records the run's start; folds resumed later trained with another {', '.join(differs)}: "
@@ -265,18 +263,6 @@ def render_markdown(report: dict) -> str:
           "issues.csv and megc_log.txt carry the dataset's annotations per clip: share them only as its agreement "
           "allows.", ""]  # docs/reports.md, "Sharing a run"
     return "\n".join(L)
-
-
-def _precision_used(report: dict) -> list[str]:
-    """The precision the run trained in, as a difference from the authors' recipe (they trained in fp32) when it is
-    another: train.precision=auto picks bf16 where the hardware has it, which the config alone does not show."""
-    summary, env = report["config_summary"], report.get("environment") or {}
-    set_to = summary.get("train.precision")
-    used = env.get("precision") or (set_to if set_to != "auto" else None)
-    if used in (None, AUTHORS_PRECISION):
-        return []
-    source = "env.json" if env.get("precision") else "train.precision"
-    return [f"- precision used: {used} ({source}); {AUTHORS_FP32}"]
 
 
 def natural_order(column: pd.Series) -> pd.Series:

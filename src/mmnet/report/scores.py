@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import DERIVED_KEYS, ExperimentConfig, config_to_dict, flatten_config, non_default_values
 from ..data.common import natural_key
 from ..run_folder import FOLD_NUMERICS, PREDICTIONS, fold_numerics, fold_software, software_name, split_skipped
 from ..shell_words import shell_quote
 from ..version import __version__
 from .bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_ci, permutation_test
 from .class_gaps import class_gaps
+from .config_summary import config_summary
+from .left_out import scheme_exclusions
+from .methods import recipe
 from .metrics import confusion_matrix, scores_from_confusion
 from .one_class import single_predicted_class
 from .parts import dataset_order, part_classes, part_rank
@@ -114,6 +116,7 @@ def _status(run: Run) -> dict:
     left_out = list(zip(run.skipped["sample_id"], run.skipped["reason"]))
     # skipped_samples: for a problem of the data; a composite's list leaving a part's sample out is counted apart
     problems, unlisted = split_skipped(left_out)
+    problems, by_scheme = scheme_exclusions(problems)  # left out on purpose: not a problem of the data
     untested: dict[str, dict] = {}
     damaged = [{"seed": s, "fold": f.name, "file": str(f.path / PREDICTIONS), "samples": f.missing}
                for s in sorted(run.folds) for f in run.folds[s] if f.finished and f.missing]
@@ -134,6 +137,7 @@ def _status(run: Run) -> dict:
             "expected_seeds": expected_seeds, "missing_seeds": missing_seeds,
             "damaged_folds": damaged,
             "untested": untested, "skipped_samples": len(problems), "not_listed": unlisted,
+            "excluded_by_scheme": by_scheme,
             "skipped": [{"sample_id": str(i), "reason": str(r)} for i, r in left_out]}
 
 
@@ -164,24 +168,6 @@ def _learning_curves(run: Run) -> dict:
         out["test_acc_pooled_mean_over_seeds"] = [float(np.mean([a for a, _ in pooled[e]])) for e in epochs]
         out["test_uf1_pooled_mean_over_seeds"] = [float(np.mean([u for _, u in pooled[e]])) for e in epochs]
     return out
-
-
-def _config_summary(cfg: dict, classes: list[str]) -> dict:
-    """The headline settings, then every other value that differs from the built-in defaults (the
-    authors' 5-class CASME II recipe; :func:`config_defaults` gives those defaults)."""
-    keys = ("data.dataset", "data.scheme", "data.protocol", "train.epochs", "train.batch_size", "train.lr",
-            "train.weight_decay", "eval.selection")
-    out = {k: config_value(cfg, k) for k in keys if config_value(cfg, k) is not None}
-    out["classes"] = classes
-    out["seeds"] = cfg.get("seeds")
-    out.update({k: v for k, v in non_default_values(cfg).items() if k not in out and k != "seeds"})
-    return out
-
-
-def config_defaults(summary: dict) -> dict:
-    """The built-in default of each key of a config summary whose value differs from it."""
-    defaults = flatten_config(config_to_dict(ExperimentConfig()))
-    return {k: defaults[k] for k, v in summary.items() if k in defaults and defaults[k] != v and k not in DERIVED_KEYS}
 
 
 def _intervals(frames: dict[str, pd.DataFrame], n_classes: int, resamples: int) -> dict:
@@ -367,7 +353,7 @@ def score_run(run: Run, selection: str | None,
                              **summary("paper")}
     report["seeds"] = per_seed
     report["learning_curves"] = _learning_curves(run)
-    report["config_summary"] = _config_summary(run.config, run.classes)
+    report["config_summary"] = config_summary(run.config, run.classes)
     report["config"] = run.config
     report["environment"] = run.env
     report["reproduce"] = _reproduce(run)
@@ -376,6 +362,7 @@ def score_run(run: Run, selection: str | None,
     report["labels_digest"] = run.env.get("labels_digest")  # the labels: the frames digest does not cover them
     report["annotation_sha256"] = run.env.get("annotation_sha256")
     report["protocol"] = protocol_summary(run, status["folds_per_seed"])
+    report["recipe"] = recipe(run.config, run.env, report["protocol"]["network"])  # report.md's Methods summary
     report["data_issues"] = run.data_issues  # issues.csv: the data's warnings (the protocol ones in "issues")
     report["issues"] = data_issue_lines(run.data_issues) + list(run.issues)
     absent = [run.classes[c] for c in range(n_classes) if not (run.samples["class_index"] == c).any()]

@@ -79,6 +79,8 @@ PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' b
 KEEPALIVE_S = 15.0
 # Results describe faces (pictures of them included): no browser or proxy may keep a copy on its disk
 NO_STORE = {"Cache-Control": "no-store"}
+# the form fields of the upload endpoints, beside the file: a query parameter of that name is refused saying so
+_FORM_FIELDS = {"clip": ("onset", "apex"), "recording": ("fps",)}
 
 
 def create_app(predictor, *, model_info: dict | None = None, settings: ServeSettings | None = None,
@@ -202,10 +204,11 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         """Save and check an upload into a fresh folder; its job (not yet started) and the Upload."""
         # settings sent in the URL are not read (FastAPI binds form fields only): refused, not silently ignored
         if request.query_params:
-            name = next(iter(request.query_params))
+            name, fields = next(iter(request.query_params)), _FORM_FIELDS[kind]
+            said = (f"send it as a form field (curl: -F {name}=VALUE)" if name in fields else
+                    f"it is no setting of this endpoint, whose settings are the form fields {', '.join(fields)}")
             raise UploadError(f"This endpoint reads its settings from form fields, not from the URL's query "
-                              f"('?{name}=...'); send them as form fields (curl: -F {name}=VALUE).", 422,
-                              "field_invalid", field=name)
+                              f"('?{name}=...'): {said}.", 422, "field_invalid", field=name)
         sent = (await request.form()).getlist("file")  # the form FastAPI parsed (cached): only the first is bound
         if len(sent) > 1:
             raise UploadError(f"{len(sent)} files were sent in the form field 'file'; send one file per request "

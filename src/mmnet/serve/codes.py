@@ -36,7 +36,7 @@ CODE_MEANINGS: dict[str, str] = {
     "field_invalid": "422: a form field or query parameter is not what it takes (`field` names it)",
     "fps_required": "422: a zip of frames, or a video that does not state its rate, needs the form field fps",
     "upload_too_large": "413: the upload is larger than --max-upload-mb (or expands to more than allowed)",
-    "too_many_entries": "413: the zip archive holds more entries than the server accepts",
+    "too_many_entries": "413: the zip archive holds more files (or entries in all) than the server accepts",
     "too_many_pixels": "413: a frame has more pixels than the server accepts",
     "unsupported_type": "415: the file is neither a video nor a zip of frames (an image, an animation, a PDF, text, "
                         "...), or a video whose first frame cannot be decoded",

@@ -14,77 +14,30 @@ refusal is an ``UploadError`` with the HTTP status to answer and a sentence a pe
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 import re
 import shutil
-import stat
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 from urllib.parse import quote
 
 from ..errors import MMNetError
 from ..images import pixels_refused
-from ..media import IMAGE_SUFFIXES, PREPARED_MARKER, animation_hint, desktop_file
+from ..media import IMAGE_SUFFIXES, animation_hint
 from .messages import for_web
 from .request_context import current_request_id, hidden_name, hide_in_line, of_request
 from .sniff import VIDEO_FORMATS, looks_like, read_head, video_container
+from .upload_types import CHUNK, Upload, UploadError, UploadLimits, check_pixels, is_no_room, no_room
+from .upload_zip import open_zip
 
 __all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "too_large", "open_upload", "display_name",
            "attachment", "remove_folder", "is_no_room", "no_room", "with_ignored_note"]
 
 log = logging.getLogger("mmnet.serve")
 
-CHUNK = 1 << 20
-#: A larger marker is none that mmnet prepare wrote (its record is a few kB): not read.
-_MAX_MARKER_BYTES = 1 << 20
-# Characters a Windows file name cannot hold (besides the path separators and control characters).
-_WINDOWS_FORBIDDEN = set('<>:"|?*')
 # What browsers percent-encode in a multipart file name (the HTML form encoding): '"', CR and LF, nothing else.
 _BROWSER_ESCAPES = re.compile("%(22|0D|0A)", re.IGNORECASE)
-# A full disk, or the quota of the user running the server used up
-_NO_ROOM_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
-
-
-class UploadError(MMNetError, ValueError):
-    """An upload the server refuses; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 422, code: str | None = None, field: str | None = None):
-        from .codes import by_status
-
-        super().__init__(message)
-        self.status = status
-        self.code = code or by_status(status)  # the machine-readable code (serve.codes)
-        self.field = field
-
-
-@dataclass(frozen=True)
-class UploadLimits:
-    """What an upload may be. Sizes in bytes."""
-
-    max_bytes: int = 200 * 2**20
-    max_zip_entries: int = 5000
-    max_unzipped_bytes: int = 2 * 2**30
-    max_zip_ratio: float = 200.0  # uncompressed / compressed size of one entry (zip bombs)
-    max_pixels: int = 4096 * 4096  # of one frame
-
-
-_RAW_ENTRIES_PER_FILE = 3  # a zip's entries with folders and metadata (a Mac's ._name beside each file: 2 per file)
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A checked upload: ``kind`` is "video" (``path`` is the file) or "frames" (``path`` is a folder)."""
-
-    kind: str
-    path: Path
-    frames: int | None = None  # number of images of a zip
-    width: int = 0
-    height: int = 0
-    ignored: tuple[str, ...] = ()  # a zip's files that are not frames (readme.txt), as the archive names them
 
 
 def with_ignored_note(result: dict, upload: Upload, kind: str) -> dict:
@@ -138,19 +91,6 @@ def save_upload(source: BinaryIO, folder: Path, limits: UploadLimits, kind: str 
     return dest
 
 
-def is_no_room(exc: BaseException | None) -> bool:
-    """Whether ``exc`` says that the disk is full (or the quota of the user running the server is used up)."""
-    return isinstance(exc, OSError) and exc.errno in _NO_ROOM_ERRNOS
-
-
-def no_room(folder: Path) -> UploadError:
-    """The 507 answer to an upload that did not fit in ``folder``; says where, once, in the server's log."""
-    log.error("no room to store an upload in %s (the temporary folder: TMPDIR=%s): free space there, or restart "
-              "the server with TMPDIR set to a folder on a larger disk", folder, os.environ.get("TMPDIR", "unset"))
-    return UploadError("The server has no room to store the upload; try again later, or tell whoever runs the "
-                       "server that its disk for uploads is full.", 507, "no_room")
-
-
 def too_large(limit_mb: float, kind: str) -> str:
     """The 413 message for an upload over ``limit_mb`` sent as a ``kind`` ("clip" or "recording")."""
     return (f"The upload is larger than this server's limit of {round(limit_mb, 3):g} MB. Send a shorter {kind}, "
@@ -165,7 +105,7 @@ def open_upload(path: Path, limits: UploadLimits, name: str = "upload", kind: st
     decoder's reason for refusing a video (in place of the server's path);
     ``kind`` ("clip" or "recording") what the client meant to send, as the refusals call it."""
     if zipfile.is_zipfile(path):
-        return _open_zip(path, path.parent / "frames", limits, kind)
+        return open_zip(path, path.parent / "frames", limits, kind)
     frames, image_format = _image_frames(path)
     if frames > 1:  # the command line's advice for a .gif, found here by content (the name is the client's)
         what = "An animated GIF" if image_format == "GIF" else "An animated image"
@@ -185,20 +125,6 @@ def open_upload(path: Path, limits: UploadLimits, name: str = "upload", kind: st
     return _open_video(path, limits, name, kind, container)
 
 
-def _image_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) when Pillow recognises the file as an image, else None."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return im.size
-    except Image.DecompressionBombError as exc:  # a huge image: refused like other oversized frames
-        raise UploadError(f"An image of the upload {pixels_refused(exc)}. Send smaller frames (face crops).",
-                          413, "too_many_pixels") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None
-
-
 def _image_frames(path: Path) -> tuple[int, str | None]:
     """(number of frames, Pillow's format) when Pillow recognises the file as an image (an animation has
     more than one frame), else (0, None)."""
@@ -212,13 +138,6 @@ def _image_frames(path: Path) -> tuple[int, str | None]:
                           413, "too_many_pixels") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return 0, None
-
-
-def _check_pixels(width: int, height: int, what: str, limits: UploadLimits) -> None:
-    if width * height > limits.max_pixels:
-        raise UploadError(f"{what} is {width}x{height} pixels, more than this server accepts "
-                          f"({limits.max_pixels / 1e6:.0f} megapixels). Send smaller frames (face crops).", 413,
-                          "too_many_pixels")
 
 
 def _open_video(path: Path, limits: UploadLimits, name: str, kind: str, container: str) -> Upload:
@@ -243,7 +162,7 @@ def _open_video(path: Path, limits: UploadLimits, name: str, kind: str, containe
     finally:
         frames.close()
     height, width = first.image.shape[:2]
-    _check_pixels(width, height, "The video", limits)
+    check_pixels(width, height, "The video", limits)
     return Upload("video", video, None, width, height)
 
 
@@ -261,131 +180,6 @@ def _video_suffix(path: Path) -> str:
         if name in names:
             return suffix
     return ".mp4"
-
-
-def _entry_problem(info: zipfile.ZipInfo) -> str | None:
-    """Why an archive entry may not be extracted, or None."""
-    name = info.filename
-    pure = PurePosixPath(name.replace("\\", "/"))
-    if pure.is_absolute() or (len(name) > 1 and name[1] == ":") or ".." in pure.parts:
-        return f"its path '{name}' points outside the archive"
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return f"'{name}' is a link"
-    return None
-
-
-def _open_zip(path: Path, out: Path, limits: UploadLimits, kind: str) -> Upload:
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise UploadError(f"The zip archive cannot be read ({exc}). Create it again and upload it.", 400) from None
-    with archive:
-        entries = archive.infolist()
-        # the limit counts files: folders and the metadata a Mac's "Compress" adds beside every file (__MACOSX/,
-        # ._name) would halve it; a raw count far beyond it is still refused before anything is read
-        files = sum(not (i.is_dir() or _metadata(PurePosixPath(i.filename.replace("\\", "/")))) for i in entries)
-        if files > limits.max_zip_entries or len(entries) > _RAW_ENTRIES_PER_FILE * limits.max_zip_entries:
-            raise UploadError(f"The zip archive holds {files} files ({len(entries)} entries with folders and "
-                              f"metadata); this server accepts at most {limits.max_zip_entries} files. Send a shorter "
-                              f"{kind}.", 413, "too_many_entries")
-        # files that are not frames (a readme.txt, notes.docx) are left out, as the command line leaves them out of
-        # a frame folder, and named in the result's notes; they were counted against the size limits above
-        images, others, markers = _zip_images(entries, limits, kind)
-        if not images:
-            shown = ", ".join(f"'{n}'" for n in others[:3]) + (", ..." if len(others) > 3 else "")
-            only = f" ({len(others)} other file(s): {shown})" if others else ""
-            raise UploadError(f"The zip archive holds no image{only}. Put the {kind}'s frames in it "
-                              f"({', '.join(IMAGE_SUFFIXES)}; e.g. img1.png, img2.png, numbered in order).", 415)
-        folders = {PurePosixPath(i.filename.replace("\\", "/")).parent for i in images}
-        if len(folders) > 1:
-            raise UploadError(f"The zip archive holds frames in {len(folders)} folders; put one {kind}'s frames "
-                              "in one folder (or at the top of the archive).", 415)
-        out.mkdir()
-        remaining = limits.max_unzipped_bytes
-        for info in images:
-            remaining = _extract(archive, info, out / PurePosixPath(info.filename.replace("\\", "/")).name,
-                                 remaining)
-        # a prepared folder's marker, beside its frames: its record says where prepare found the face moved
-        marker = [m for m in markers if PurePosixPath(m.filename.replace("\\", "/")).parent in folders]
-        if marker and marker[0].file_size <= _MAX_MARKER_BYTES:
-            remaining = _extract(archive, marker[0], out / PREPARED_MARKER, remaining)
-    size = None
-    for frame in sorted(p for p in out.iterdir() if p.name != PREPARED_MARKER):
-        dims = _image_size(frame)
-        if dims is None:
-            raise UploadError(f"Frame '{frame.name}' in the zip archive is not an image that can be decoded. "
-                              "Replace it and upload the archive again.", 422, "undecodable")
-        _check_pixels(*dims, f"Frame '{frame.name}'", limits)
-        size = size or dims
-    return Upload("frames", out, len(images), *size, ignored=tuple(others))
-
-
-def _metadata(pure: PurePosixPath) -> bool:
-    """What the command line never reads as a frame (desktop files, a Mac's __MACOSX/); prepare's marker is data."""
-    return (desktop_file(pure.name) and pure.name != PREPARED_MARKER) or "__MACOSX" in pure.parts
-
-
-def _zip_images(entries: list[zipfile.ZipInfo], limits: UploadLimits,
-                kind: str) -> tuple[list[zipfile.ZipInfo], list[str], list[zipfile.ZipInfo]]:
-    """The image entries of an archive, the names of the other files and the entries of prepare's markers;
-    UploadError for unsafe entries."""
-    images, others, markers, total = [], [], [], 0
-    for info in entries:
-        problem = _entry_problem(info)
-        if problem:
-            raise UploadError(f"The zip archive is refused: {problem}.", 400)
-        if info.is_dir():
-            continue
-        pure = PurePosixPath(info.filename.replace("\\", "/"))
-        # what the command line never reads as a frame; prepare's own marker is read below
-        if _metadata(pure):
-            continue
-        total += info.file_size
-        if total > limits.max_unzipped_bytes:
-            raise UploadError(f"The zip archive expands to more than {limits.max_unzipped_bytes / 2**20:.0f} MB; "
-                              f"this server accepts less. Send a shorter {kind} or smaller frames.", 413)
-        if info.file_size > limits.max_zip_ratio * max(info.compress_size, 1):
-            ratio = info.file_size / max(info.compress_size, 1)
-            raise UploadError(f"The zip entry '{info.filename}' expands {ratio:.0f} times; this server refuses "
-                              f"more than {limits.max_zip_ratio:.0f} (zip bombs).", 413)
-        if pure.name == PREPARED_MARKER:
-            markers.append(info)
-            continue
-        (images if pure.suffix.lower() in IMAGE_SUFFIXES else others).append(info)
-    seen: dict[str, zipfile.ZipInfo] = {}
-    for info in images:
-        name = PurePosixPath(info.filename.replace("\\", "/")).name
-        unsafe = [c for c in dict.fromkeys(name) if c in _WINDOWS_FORBIDDEN or ord(c) < 32]
-        if unsafe:  # ':' would write an NTFS alternate data stream; Windows refuses the others
-            raise UploadError(f"The zip entry '{info.filename}' has {', '.join(map(repr, unsafe))} in its name, "
-                              "which a Windows file name cannot hold. Rename the frame (e.g. img1.png) and upload "
-                              "the archive again.", 400)
-        other = seen.setdefault(name.casefold(), info)  # macOS and Windows would write both to one file
-        if other is not info:
-            raise UploadError(f"The zip archive holds two frames with the same name ('{other.filename}' and "
-                              f"'{info.filename}'; upper and lower case count as the same): one {kind}'s frames "
-                              "need distinct names. Rename one and upload the archive again.", 415)
-    return images, [i.filename for i in others], markers
-
-
-def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, remaining: int) -> int:
-    """Copy one entry, counting the bytes actually written (the header's sizes can lie)."""
-    limit = min(info.file_size, remaining)
-    written = 0
-    try:
-        with archive.open(info) as src, dest.open("wb") as out:
-            while chunk := src.read(CHUNK):
-                written += len(chunk)
-                if written > limit:
-                    raise UploadError(f"The zip entry '{info.filename}' holds more data than its header says; "
-                                      "the archive is refused.", 400)
-                out.write(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:  # CRC, encrypted
-        if is_no_room(exc):
-            raise no_room(dest.parent.parent.parent) from None
-        raise UploadError(f"The zip entry '{info.filename}' cannot be extracted ({exc}). Create the archive "
-                          "again.", 400) from None
-    return remaining - written
 
 
 def remove_folder(folder: Path) -> None:

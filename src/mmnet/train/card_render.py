@@ -127,12 +127,12 @@ def _how_to_load(card: dict) -> str:
 
 
 def _part_frames(parts: dict | None) -> list[str]:
-    """The lines naming each composite part's frames folder and whether it held face crops ([] for one dataset)."""
+    """The lines naming each dataset's frames folder (a composite's parts') and whether it held face crops."""
     if not parts:
         return []
     raw = [p for p, v in parts.items() if v.get("uncropped")]
-    lines = ["", "Frames of each part of the composite:", ""]
-    lines += [f"- `{part}`: `{v.get('folder')}`, "
+    lines = ["", "Frames of each part of the composite:" if len(parts) > 1 else "Frames:", ""]
+    lines += [f"- `{part}`: `{v.get('folder')}`{' (layout ' + v['layout'] + ')' if v.get('layout') else ''}, "
               f"{'UNCROPPED full frames (not face crops)' if v.get('uncropped') else 'face crops'}"
               for part, v in parts.items()]
     if raw:

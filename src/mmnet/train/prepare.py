@@ -117,7 +117,7 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
     verify_choice("data.dataset", d.dataset, tuple(sorted(DATASETS) + sorted(LONG_VIDEO_DATASETS)))
     scheme = resolve_scheme(d.scheme or default_scheme(d.dataset), d.classes, d.dataset)
     spot = spot_settings(cfg) if d.dataset in LONG_VIDEO_DATASETS else None  # its values checked before the data
-    frames = {} if d.frames is None else {"frames": d.frames}  # the table dataset's frame names
+    frames = {k: v for k, v in (("frames", d.frames), ("layout", d.layout)) if v is not None}  # table's, CASME II's
     if d.fps is not None:  # table-long: the rate of the recordings whose rows give none
         frames["fps"] = check_fps(d.fps, "data.fps (--fps)")
     load = load_dataset(d.dataset, parse_root(d.dataset, d.root), annotation=d.annotation, **frames)

@@ -6,8 +6,10 @@
 - samples.csv of the composite: each sample's subject, clip and line as the MEGC2019 list names them (the loaders'
   names differ: casme2/02 is the list's sub02, smic/s1 its s01);
 - env.json's ``listed_rows``: the rows of that list (the report says whether it was the official one);
-- env.json's ``part_frames``: the folder each part's frames were read from (relative to the root given) and whether
-  they are the uncropped full frames (the report's protocol line says so: parts cropped alike or not).
+- env.json's ``part_frames``: the folder each dataset's frames were read from (relative to the root given), its layout
+  where the loader has several (CASME II's cropped, cropped-updated, raw-selected, raw) and whether they are the
+  uncropped full frames (the report's protocol line and Methods summary say so; a composite's parts cropped alike
+  or not).
 """
 
 from __future__ import annotations
@@ -52,14 +54,15 @@ def listed_rows(load: DatasetLoad) -> dict:
 
 
 def part_frames(load: DatasetLoad, roots: list[Path]) -> dict:
-    """env.json's ``{"part_frames": {part: {"folder": ..., "uncropped": bool}}}`` of a composite (its parts' frames
-    folders, relative to the ``roots`` given where under one: no absolute path in the report), {} for another."""
-    if load.listed_rows is None:
-        return {}
+    """env.json's ``{"part_frames": {dataset: {"folder": ..., "uncropped": bool, "layout": ...}}}``: each dataset's
+    frames folder (a composite's parts'), relative to the ``roots`` given where under one (no absolute path in the
+    report), with its layout where the loader named one; {} for a loader that records none (table, MMEW ...)."""
     raw = {i.sample_id for i in load.issues if i.check == "uncropped_frames"}
     out = {}
     for part, folder in sorted(load.frames_dirs.items()):
         under = [r for r in roots if folder == r or r in folder.parents]
         shown = folder.relative_to(under[0]).as_posix() if under else folder.name
         out[part] = {"folder": shown or ".", "uncropped": part in raw}
-    return {"part_frames": out}
+        if part in load.frames_layouts:
+            out[part]["layout"] = load.frames_layouts[part]
+    return {"part_frames": out} if out else {}

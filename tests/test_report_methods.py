@@ -1,0 +1,150 @@
+"""report.md's Methods summary and report.json's recipe: written from the run's config and env.json, and held to the
+training code's own choices (a change there fails here until the words follow)."""
+
+import hashlib
+import inspect
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from mmnet.data.cache import frame_windows
+from mmnet.data.sample import Sample
+from mmnet.report import build_report
+from mmnet.report.methods import recipe
+
+from .fake_runs import make_samples, write_run
+
+SUBJECTS = {"1": [0, 0, 1, 2], "2": [1, 1, 2], "3": [0, 2, 2, 1]}
+
+
+def _summary(**sections) -> str:
+    return recipe(sections, {"precision": "fp32"})["summary"]
+
+
+def test_report_md_and_json_state_the_recipe_from_the_config(tmp_path):
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), lambda seed, e, s: s["class_index"], epochs=3)
+    report = build_report(run)
+    md = (run / "report.md").read_text(encoding="utf-8")
+    assert report["recipe"]["summary"] in md and "## Methods summary" in md
+    for words in ("horizontal flip with probability 0.5", "+/-3 degrees", "zero-padded by 15 pixels",
+                  "j = int(0.15 x (apex - onset) / 4)", "AdamW", "learning rate 0.0008", "unweighted cross-entropy",
+                  "last, partial batch kept", "no test-time augmentation", "SHA-256", "randomly initialised",
+                  "aspect ratio is not kept", "ImageNet mean (0.485, 0.456, 0.406)", "trained in float32"):
+        assert words in report["recipe"]["summary"], words
+    # another config: the paragraph follows it when the report is built again
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["augment"] = {"hflip": 0.0}
+    cfg["train"]["lr"] = 0.002
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    again = build_report(run)["recipe"]["summary"]
+    assert "flip" not in again and "learning rate 0.002" in again and "+/-3 degrees" in again
+    assert json.loads((run / "report.json").read_text())["recipe"]["summary"] == again
+
+
+def test_each_clause_follows_its_setting():
+    plain = _summary()
+    assert "after each of the first 50 epochs (ExponentialLR), then held at 0.0004159 for epochs 51-74" in plain
+    assert "74 epochs" in plain and "batches of 32" in plain and "weight decay 0.6" in plain
+    none = recipe({"augment": {"hflip": 0, "rotate_degrees": 0, "crop_padding": 0}, "data": {"jitter_fraction": 0}},
+                  {})
+    assert none["augmentation"] == "no spatial augmentation" and "no temporal jitter" in none["temporal_jitter"]
+    assert "No spatial augmentation." in none["summary"]
+    assert "a constant learning rate of 0.0008" in _summary(train={"lr_gamma": 1.0})
+    assert "after every epoch" in _summary(train={"epochs": 20})
+    assert "held-out dataset" in _summary(data={"protocol": "lodo"})
+    assert "apex frame alone" in _summary(model={"main_input": "apex"})
+    assert "position-calibration" not in _summary(model={"use_pc": False})
+    assert "bfloat16" in recipe({}, {"precision": "bf16"})["summary"]
+    frames = recipe({}, {"part_frames": {"casme2": {"folder": "Cropped-updated/Cropped", "uncropped": False}}})
+    assert "Frames (from Cropped-updated/Cropped) resized" in frames["summary"]
+
+
+# --- the code's fixed choices, as the summary states them
+
+
+def test_the_optimizer_is_adamw_and_the_schedule_exponential_held_after_lr_decay_epochs():
+    from mmnet.train import fold
+    from mmnet.train.loop import adamw
+
+    opt = adamw([torch.nn.Parameter(torch.zeros(2))], lr=1e-3, weight_decay=0.5)
+    assert type(opt) is torch.optim.AdamW and opt.defaults["weight_decay"] == 0.5
+    source = inspect.getsource(fold._train_fold)
+    assert "lr_scheduler.ExponentialLR(optimizer, gamma=tc.lr_gamma)" in source
+    assert "if epoch <= tc.lr_decay_epochs:" in source and "scheduler.step()" in source
+    assert "build_network(cfg.model" in source and "load_state_dict(state[\"model\"])" in source  # only a resume
+
+
+class _Frames:
+    device, has_flow = torch.device("cpu"), False
+
+    def __init__(self):
+        self.sizes = []
+
+    def train_batch(self, idx, augment, generator, memory_format):
+        self.sizes.append(len(idx))
+        return torch.randn(len(idx), 2), torch.randn(len(idx), 2), torch.zeros(len(idx), dtype=torch.long)
+
+
+def test_the_loss_is_unweighted_cross_entropy_and_the_last_partial_batch_is_kept(monkeypatch):
+    from mmnet.config import AugmentConfig
+    from mmnet.train import loop
+
+    calls = []
+    real = loop.F.cross_entropy
+    monkeypatch.setattr(loop.F, "cross_entropy", lambda *a, **k: calls.append(k) or real(*a, **k))
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(2, 3)
+
+        def forward(self, onset, apex):
+            return self.lin(apex - onset)
+
+    net, data = Net(), _Frames()
+    loop.train_one_epoch(net, data, torch.arange(5), torch.optim.SGD(net.parameters(), lr=0.1), batch_size=2,
+                         augment=AugmentConfig(), generator=torch.Generator().manual_seed(0), precision="fp32")
+    assert data.sizes == [2, 2, 1]
+    assert calls and all(k == {} for k in calls)  # no weight, no label smoothing
+
+
+def test_fold_seeds_and_normalisation_and_jitter_are_as_stated():
+    from mmnet.model import mmnet as network
+    from mmnet.model.config import IMAGENET_MEAN
+    from mmnet.train.tasks import fold_seed
+
+    digest = hashlib.sha256(b"3/fold-sub07").digest()[:4]
+    assert fold_seed(3, "fold-sub07") == int.from_bytes(digest, "little") & 0x7FFFFFFF
+    assert network.IMAGENET_MEAN is IMAGENET_MEAN
+    frames = tuple((n, Path(f"img{n}.jpg")) for n in range(10, 60))
+    s = Sample("casme2", "01", "EP01", onset=10, apex=50, offset=59, label="happiness", frames=frames)
+    w = frame_windows(s, 0.3, clamp=False)  # j = int(0.3 * 40 / 4) = 3
+    assert w.onset_frames == (10, 11, 12, 13) and w.apex_frames == (47, 48, 49, 50)
+
+
+@pytest.mark.parametrize("key", ["OPTIMIZER", "LOSS", "LAST_BATCH", "FOLD_SEED", "TESTING"])
+def test_the_fixed_words_are_in_the_summary(key):
+    from mmnet.report import methods
+
+    assert getattr(methods, key) in _summary()
+
+
+def test_the_datasets_own_scheme_is_not_called_a_change_from_the_defaults():
+    from mmnet.report.config_summary import config_defaults
+
+    assert config_defaults({"data.dataset": "casme2", "data.scheme": "casme2-5class"}) == {}
+    assert config_defaults({"data.dataset": "samm", "data.scheme": "samm-5class"}) == {"data.dataset": "casme2"}
+    assert config_defaults({"data.dataset": "casme2", "data.scheme": "casme2-3class"}) == {
+        "data.scheme": "casme2-5class"}
+
+
+def test_uncropped_frames_and_a_label_control_are_said():
+    raw = recipe({"data": {"permute_labels": True}},
+                 {"part_frames": {"casme2": {"folder": "CASME2-RAW", "uncropped": True, "layout": "raw"}}})
+    assert "Frames (from CASME2-RAW, UNCROPPED full frames) resized" in raw["summary"]
+    assert raw["summary"].endswith("Control run: the labels were shuffled across samples before training (expect "
+                                   "chance).")
+    assert "labels" not in recipe({}, {})
