@@ -280,9 +280,11 @@ def test_the_demo_names_its_configuration_on_the_card(tmp_path, monkeypatch):
 def test_a_run_in_another_precision_than_the_authors_fp32_says_so_in_report_and_card(run):
     # train.precision=auto trains in bf16 where the hardware has it: the report's Configuration and the card's
     # Recipe listed every difference from the authors' recipe but this one
+    from mmnet.choices import AUTHORS_FP32
     from mmnet.train.model_card import write_model_card
 
-    line = "the authors trained in fp32: `--set train.precision=fp32` matches them"
+    line = AUTHORS_FP32  # fp32 as the authors ran it: PyTorch's defaults, TF32 convolutions on recent GPUs
+    assert "PyTorch's TF32 defaults" in line and "`--set train.tf32=false`: strict fp32" in line
     build_report(run)
     assert line not in (run / "report.md").read_text()  # the fake run trained in fp32
     env = json.loads((run / "env.json").read_text())
@@ -300,6 +302,19 @@ def test_a_run_in_another_precision_than_the_authors_fp32_says_so_in_report_and_
     assert "none: the paper's recipe as published" not in recipe
 
 
+def test_the_card_of_a_gpu_fit_says_its_tf32_flags(run):
+    # fp32 on a GPU is TF32 convolutions under PyTorch's defaults: the card says which arithmetic the fit had
+    from mmnet.train.model_card import write_model_card
+
+    _final_model(run)
+    flags = {"cudnn_allow_tf32": True, "cuda_matmul_allow_tf32": False, "float32_matmul_precision": "highest"}
+    (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0, "device": "cuda:0",
+                                                         "precision": "fp32", "tf32": flags}))
+    card = write_model_card(run, None)
+    assert card["training"]["tf32"] == flags
+    assert "cuda:0 fp32 (TF32 convolutions, fp32 matrix products)" in (run / "final" / "MODEL_CARD.md").read_text()
+
+
 def test_the_recipes_and_docs_say_how_to_train_in_the_authors_fp32():
     from pathlib import Path
 
@@ -307,9 +322,11 @@ def test_the_recipes_and_docs_say_how_to_train_in_the_authors_fp32():
     for recipe in ("casme2_5class", "casme2_3class"):
         text = (root / "src" / "mmnet" / "recipes" / f"{recipe}.yaml").read_text()
         assert "the authors trained in fp32" in text and "--set train.precision=fp32 matches them" in text
+        assert "PyTorch's defaults (TF32 convolutions" in text and "train.tf32: false for strict fp32" in text
     row = next(line for line in (root / "docs" / "configuration.md").read_text().splitlines()
                if line.startswith("| `train.precision`"))
-    assert "The authors trained in fp32: `--set train.precision=fp32` matches them" in row
+    assert "The authors trained in fp32 with PyTorch's TF32 defaults" in row and "before PyTorch 1.12" in row
+    assert "`--set train.precision=fp32` matches them (with `train.tf32: false`, strict fp32)" in row
 
 
 def test_a_subject_of_one_class_is_not_counted_at_its_own_chance(tmp_path):

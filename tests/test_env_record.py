@@ -97,8 +97,11 @@ def test_numerics_record_on_cuda_has_the_cuda_cudnn_and_driver_versions(monkeypa
 
     monkeypatch.setattr(env_record.subprocess, "run", nvidia_smi)
     record = numerics_record("cuda")
+    tf32 = {"cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+            "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+            "float32_matmul_precision": torch.get_float32_matmul_precision()}
     assert record == {"cpu_bf16_flags": [], "cuda_version": "12.4", "cudnn_version": 90100, "cudnn_benchmark": True,
-                      "cuda_driver": "550.54.15"}
+                      "tf32": tf32, "cuda_driver": "550.54.15"}
     assert calls[0][0] == "nvidia-smi"
 
     def missing(command, **kwargs):

@@ -114,3 +114,20 @@ def test_a_file_changed_while_the_fold_trains_is_written_whole_again(folder, uni
     monkeypatch.setattr(fold, "EpochProgress", Changed)
     fold.run_fold(task, progress=False)
     assert path.read_bytes() == (uninterrupted[0].fold_dir / rf.PREDICTIONS).read_bytes()
+
+
+def test_done_json_says_when_the_fold_finished_and_env_json_the_libraries(uninterrupted):
+    # the report's wall time runs from env.json's started_at to the last done.json's finished_at; env.json names the
+    # libraries the frames and annotations went through beside torch and numpy
+    import json
+    from datetime import datetime
+    from pathlib import Path
+
+    import PIL
+
+    task = uninterrupted[0]
+    done = json.loads((task.fold_dir / rf.DONE).read_text())
+    assert datetime.strptime(done["finished_at"], "%Y-%m-%dT%H:%M:%S%z")
+    assert "tf32" not in done  # a CPU fold: TF32 does not apply
+    env = json.loads((Path(task.out_dir) / rf.ENV).read_text())
+    assert env["libraries"]["pillow"] == PIL.__version__ and "opencv" in env["libraries"]

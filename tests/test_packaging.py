@@ -148,8 +148,8 @@ def test_the_checkouts_top_level_holds_only_the_projects_files():
         pytest.skip("not a git checkout (an unpacked sdist)")
     tracked = subprocess.run(["git", "ls-files"], cwd=TOP, capture_output=True, text=True, check=True).stdout.split()
     top = {name for name in tracked if "/" not in name}
-    assert top <= {".gitignore", "CHANGELOG.md", "LICENSE", "MANIFEST.in", "README.md", "THIRD-PARTY-NOTICES.md",
-                   "pyproject.toml"}
+    assert top <= {".gitignore", "CHANGELOG.md", "CITATION.cff", "LICENSE", "MANIFEST.in", "README.md",
+                   "THIRD-PARTY-NOTICES.md", "pyproject.toml"}
 
 
 NOTICES = "THIRD-PARTY-NOTICES.md"  # the terms of the models and bundled libraries the extras install
@@ -164,7 +164,7 @@ def _build(tmp_path, kind: str) -> Path:
         ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
         for name in ("src", "tests", "docs", "benchmarks", "scripts", ".ci"):
             shutil.copytree(TOP / name, tree / name, ignore=ignore)
-        for name in ("pyproject.toml", "MANIFEST.in", "README.md", "LICENSE", NOTICES, "CHANGELOG.md"):
+        for name in ("pyproject.toml", "MANIFEST.in", "README.md", "LICENSE", NOTICES, "CHANGELOG.md", "CITATION.cff"):
             shutil.copy2(TOP / name, tree / name)
     build = f"import sys; from setuptools import build_meta; print(build_meta.build_{kind}(sys.argv[1]))"
     subprocess.run([sys.executable, "-c", build, str(tmp_path / kind)], cwd=tree, check=True, capture_output=True)
@@ -182,7 +182,7 @@ def test_the_sdist_holds_the_test_suites_helpers(tmp_path):
         metadata = archive.extractfile(pkg_info).read().decode()
     assert {"tests/conftest.py", "tests/__init__.py", "tests/fakes.py", "tests/robustness/__init__.py",
             "tests/robustness/helpers.py", "docs/cli.md", "benchmarks/bench_train.py", "scripts/bootstrap.sh",
-            "README.md", "LICENSE", NOTICES, "CHANGELOG.md",  # the changelog: for whoever upgrades from the sdist
+            "README.md", "LICENSE", NOTICES, "CHANGELOG.md", "CITATION.cff",  # the changelog: for whoever upgrades
             ".ci/run"} <= names  # .ci/run: the unpacked sdist's tests look for it
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
     assert f"License-File: {NOTICES}" in metadata.splitlines()

@@ -180,6 +180,8 @@ def test_cli_json_csv_figure_and_errors(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["fps"] == 30.0 and data["frames"] == 180 and "counted from 0" in data["frame_numbering"]
     assert data["gaps"] == [] and set(data["thresholds"]) == {"micro", "macro"}
+    # the flow spotter's config as it ran: the learned spotter's training settings (lr, epochs) are not its own
+    assert data["config"]["method"] == "flow" and "learned" not in data["config"] and "micro" in data["config"]
     for i in data["intervals"]:
         assert set(i) == {"onset", "apex", "offset", "type", "score", "label", "probabilities", "onset_s", "apex_s",
                           "offset_s", "end_s"}

@@ -177,6 +177,7 @@ def test_a_micro_only_learned_spotter_spots_saves_and_loads_micro_only(tmp_path,
     result = spotter.spot(frames, fps=30.0)
     assert set(result.details) == {"micro"} and result.intervals and {i.type for i in result.intervals} == {"micro"}
     assert list(result.to_dict()["thresholds"]) == ["micro"] and timeline_png(result)[:4] == b"\x89PNG"
+    assert "lr" in result.to_dict()["config"]["learned"]  # the learned spotter's own settings stay
     assert "interval(s) (this spotter spots micro-expressions only)" in format_text(result).splitlines()[0]
     spotter.save(tmp_path / "micro.pt")
     saved = torch.load(tmp_path / "micro.pt", weights_only=True)

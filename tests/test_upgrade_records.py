@@ -180,7 +180,7 @@ def test_the_docs_list_every_key_filled_in_for_an_earlier_runs_config():
     text = (TOP / "docs" / "configuration.md").read_text(encoding="utf-8")
     start = text.index("A `config.yaml` written by an earlier mmnet lacks the keys added since")
     paragraph = text[start:text.index("\n\n", start)]
-    listed = dict(re.findall(r"`([a-z_]+\.[a-z_]+): ([^`]*)`", paragraph))
+    listed = dict(re.findall(r"`([a-z_]+\.[a-z_0-9]+): ([^`]*)`", paragraph))
     shown = {f"{section}.{key}": json.dumps(value).replace("0.0", "0").replace('""', '""')
              for (section, key), value in _ADDED.items()}
     assert listed == shown

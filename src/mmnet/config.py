@@ -107,6 +107,9 @@ class TrainConfig:
     # "auto" on CPU: measured once per machine and image size (mmnet.train.calibrate, cached, shown by `mmnet
     # info`); without a measurement, by the device's kind (runtime.plan_compute; docs/performance.md).
     memory_format: str = "auto"  # "auto" | "channels_last" | "contiguous"
+    # TF32 on NVIDIA GPUs (mmnet.tf32): null keeps PyTorch's defaults (TF32 convolutions: how the authors ran);
+    # false: strict fp32; true: TF32 in matrix products too
+    tf32: bool | None = None
     device: str = "auto"  # "auto" (cuda if available) | "cpu" | "cuda" | "cuda:N"
     seed: int = 0  # the run's seed when `seeds` is not given; the first of a seed count (--seeds N)
     save_models: bool = False  # keep each fold's final model (safetensors) in the run folder

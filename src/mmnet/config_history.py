@@ -20,6 +20,7 @@ _ADDED = {
     ("model", "factory"): "",  # 2026-12-06: MMNet was the only network before
     ("data", "frames"): None,  # 2026-12-06: frames found by the last number in their names (table dataset)
     ("train", "card_contact"): "",  # 2026-12-06: the model card named no contact
+    ("train", "tf32"): None,  # 2026-12-07: PyTorch's TF32 defaults, never set
     ("data", "fps"): None,  # 2026-12-06: `mmnet train` read table-long's rates from its fps column alone
     ("data", "layout"): None,  # 2026-12-07: CASME II's first frames folder present
 }

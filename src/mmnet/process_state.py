@@ -24,11 +24,13 @@ __all__ = ["restored_process_state"]
 @contextmanager
 def restored_process_state() -> Iterator[None]:
     """Inside: the settings a run makes, as the commands have them. After: the denormal mode, the malloc settings
-    (``runtime.restore_cpu_numerics``), ``cudnn.benchmark``, torch's thread count (``--threads``) and its global
-    random state (CPU and CUDA) as they were before."""
+    (``runtime.restore_cpu_numerics``), ``cudnn.benchmark``, TF32 (``train.tf32``), torch's thread count
+    (``--threads``) and its global random state (CPU and CUDA) as they were before."""
     import torch
 
-    numerics = cpu_numerics_state()
+    from .tf32 import restore_tf32, tf32_state
+
+    numerics, tf32 = cpu_numerics_state(), tf32_state()
     benchmark = torch.backends.cudnn.benchmark
     threads = torch.get_num_threads()
     try:
@@ -37,5 +39,6 @@ def restored_process_state() -> Iterator[None]:
     finally:
         restore_cpu_numerics(numerics)
         torch.backends.cudnn.benchmark = benchmark
+        restore_tf32(tf32)
         if torch.get_num_threads() != threads:  # setting it when unchanged would still rebuild the thread pool
             torch.set_num_threads(threads)

@@ -210,12 +210,15 @@ def configure_cpu_numerics() -> None:
     keep_freed_memory()
 
 
-def configure_cuda_numerics() -> None:
+def configure_cuda_numerics(tf32: bool | None = None) -> None:
     """Let cuDNN time its convolution algorithms for each new input shape and keep the fastest: a run's shapes
-    are fixed (one image size, one batch size, a smaller last batch), so it times each once."""
+    are fixed (one image size, one batch size, a smaller last batch), so it times each once. TF32: ``mmnet.tf32``."""
     import torch
 
+    from .tf32 import set_tf32
+
     torch.backends.cudnn.benchmark = True
+    set_tf32(tf32)
 
 
 _GLIBC_M_TRIM_THRESHOLD, _GLIBC_M_MMAP_THRESHOLD = -1, -3

@@ -68,3 +68,17 @@ def describe(package_dir: Path = PACKAGE_DIR) -> str:
     revision = git_revision(package_dir)
     where = f"git revision {revision}, " if revision else ""
     return f"mmnet {__version__} ({where}code {code_digest(package_dir)[:19]})"
+
+
+def library_versions(modules: dict[str, str]) -> dict[str, str | None]:
+    """``{name: version}`` of each ``{name: module}`` from the module's own ``__version__`` (pip's names for them
+    vary: opencv-python, opencv-python-headless); None where it is not installed."""
+    import importlib
+
+    out = {}
+    for name, module in modules.items():
+        try:
+            out[name] = str(importlib.import_module(module).__version__)
+        except (ImportError, AttributeError):
+            out[name] = None
+    return out

@@ -319,5 +319,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     if args.log is not None:
         write_log(args.log, result, args.dataset)
-    report(result, rows, str_result, warnings, as_json=args.json, per_video=args.per_video)
+    report(result, rows, str_result, warnings, as_json=args.json, per_video=args.per_video, args=args)
     return 0

@@ -36,14 +36,52 @@ def write_log(path: Path, result, dataset: str | None) -> None:
               "truth and prediction files for ids that are the same everywhere", file=sys.stderr)
 
 
-def report(result, rows: list[dict], str_result, warnings: list[str], *, as_json: bool, per_video: bool) -> None:
-    """Print the scores: a table per type (and per video), or JSON."""
+#: the matching rule of each --mode, as mmnet.spotting.megc states it (docs/spotting.md has the whole of each)
+RULES = {"megc": "MEGC2019-2025: per video and type, predictions in descending score each take the free ground truth "
+                 "of highest IoU >= the threshold, one to one; counts pooled over videos",
+         "softnet": "SoftNet/MEAN's evaluator: a prediction looks at its best-IoU ground truth only and is an FP if "
+                    "that one is taken; only videos with a ground truth of the type are scored",
+         "megc2020": "the MEGC2020 baseline (MDMD): intersection + 1 frames, TP = ground truths hit by any prediction, "
+                     "FP = predictions - TP pooled",
+         "strs": "STRS-Metric (MEGC2024-2025 STR): each prediction in input order claims every unclaimed ground truth "
+                 "with IoU >= the threshold; only subjects with predictions scored"}
+
+
+def provenance(args) -> dict:
+    """--json's ``provenance``, as spot.json's: the mmnet that scored, the sha256 of the truth (or the dataset and
+    annotation file it came from) and of each prediction file, the rule and options, and when (UTC)."""
+    from datetime import datetime, timezone
+
+    from ..run_folder import file_sha256
+    from ..version import __version__, code_digest, git_revision
+
+    def named(path) -> dict:
+        try:
+            return {"file": str(path), "sha256": file_sha256(Path(path))}
+        except OSError as exc:  # read a moment ago: moved or removed since
+            return {"file": str(path), "error": f"{type(exc).__name__}: {exc}"}
+
+    from_dataset = args.dataset is not None
+    truth = {"dataset": args.dataset, "root": str(args.root),
+             **({"annotation": named(args.annotation)} if args.annotation else {})} if from_dataset else \
+        named(args.files[0])
+    return {"mmnet_version": __version__, "mmnet_git_revision": git_revision(), "mmnet_code_digest": code_digest(),
+            "truth": truth, "predictions": [named(p) for p in (args.files if from_dataset else args.files[1:])],
+            "rule": {"mode": args.mode, "iou": args.iou, "types": args.types, "classes": args.classes,
+                     "matching": RULES.get(args.mode)},
+            "scored_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def report(result, rows: list[dict], str_result, warnings: list[str], *, as_json: bool, per_video: bool,
+           args=None) -> None:
+    """Print the scores: a table per type (and per video), or JSON (with ``provenance`` when ``args`` is given)."""
     if as_json:
         print(json.dumps({"mode": result.mode, "iou": result.threshold, "videos_scored": result.videos_scored,
                           "unscored": result.unscored, "counts": rows}
                          | ({"per_video": per_video_rows(result)} if per_video else {})
                          | ({"analysis": _analysis(str_result)} if str_result is not None else {})
-                         | ({"warnings": warnings} if warnings else {}), indent=2))
+                         | ({"warnings": warnings} if warnings else {})
+                         | ({"provenance": provenance(args)} if args is not None else {}), indent=2, default=str))
         return
     print(f"mode {result.mode}, IoU >= {result.threshold:g}: {result.videos_scored} video(s) scored"
           + (f", {result.unscored} prediction(s) not scored by this mode" if result.unscored else ""))

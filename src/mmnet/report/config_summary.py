@@ -4,7 +4,7 @@ the dataset's own scheme) is compared as the run resolved it, so the dataset's s
 
 from __future__ import annotations
 
-from ..choices import AUTHORS_PRECISION
+from ..choices import AUTHORS_FP32, AUTHORS_PRECISION
 from ..config import DERIVED_KEYS, ExperimentConfig, config_to_dict, flatten_config, non_default_values
 from ..data.schemes import DEFAULT_SCHEME
 from .run_reader import config_value
@@ -60,5 +60,4 @@ def _precision_used(report: dict) -> list[str]:
     if used in (None, AUTHORS_PRECISION):
         return []
     source = "env.json" if env.get("precision") else "train.precision"
-    return [f"- precision used: {used} ({source}); the authors trained in {AUTHORS_PRECISION}: "
-            f"`--set train.precision={AUTHORS_PRECISION}` matches them"]
+    return [f"- precision used: {used} ({source}); {AUTHORS_FP32}"]

@@ -13,8 +13,10 @@ from ..display_width import display_width, pad
 from ..model_use import synthetic_banner
 from ..run_folder import split_skipped
 from .ci_text import report_protocol, resampled_words
+from .cite import citation_lines
 from .class_gaps import class_gap_lines
 from .config_summary import configuration_lines
+from .env_text import environment_lines
 from .left_out import exclusions_text, scheme_exclusions
 from .methods import methods_lines
 from .one_class import one_class_lines
@@ -241,7 +243,7 @@ def render_markdown(report: dict) -> str:
                   for a in last["folds"]]
             L.append("")
     L += [*methods_lines(report), *configuration_lines(report), "## Environment", ""]
-    L += [f"- {k}: {v}" for k, v in sorted(report["environment"].items())] or ["- (env.json missing)"]
+    L += environment_lines(report)  # env.json, its records in words, and the run's wall time
     if differs := (report.get("reproduce") or {}).get("env_differs"):
         L.append(f"- (env.json records the run's start; folds resumed later trained with another {', '.join(differs)}: "
                  "the Reproduce line below names them)")
@@ -251,6 +253,7 @@ def render_markdown(report: dict) -> str:
         L += [f"Reproduce: `{reproduce['command']}`. {reproduce['note']}", ""]
     if report["issues"]:
         L += ["## Issues", "", *[f"- {i}" for i in report["issues"]], ""]
+    L += citation_lines(report)  # report.cite: the network's, mmnet's and the data's papers
     figures = sorted({f.rsplit(".", 1)[0] for f in report["files"] if f.endswith((".png", ".pdf", ".svg"))})
     kinds = sorted({f.rsplit(".", 1)[1] for f in report["files"] if f.endswith((".png", ".pdf", ".svg"))})
     L += ["## Files", "", f"Figures ({', '.join(kinds)}): {', '.join(figures)}; megc_log.txt (MEGC prediction log), "

@@ -7,7 +7,6 @@ on its weights and on PyTorch; a reader of the result can check each against wha
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 from pathlib import Path
 
@@ -19,13 +18,6 @@ __all__ = ["spot_provenance"]
 
 # the modules whose versions the intervals depend on (their own __version__: pip's names for them vary)
 _MODULES = {"opencv": "cv2", "av": "av", "dlib": "dlib", "numpy": "numpy"}
-
-
-def _version(module: str) -> str | None:
-    try:
-        return str(importlib.import_module(module).__version__)
-    except (ImportError, AttributeError):  # not installed: the spotter did not use it
-        return None
 
 
 def _recording(source: Path) -> dict:
@@ -57,7 +49,7 @@ def spot_provenance(source: str | Path, *, models: dict[str, Path] | None = None
     file), its weights' sha256 and PyTorch's version, with what ``summaries`` say of it (role -> ``model_summary``:
     title, synthetic, permuted labels, note, performance). Best effort: what cannot be read is an ``error`` entry,
     never an exception (the spotting it describes is done and must be written)."""
-    from ..version import __version__, code_digest, git_revision
+    from ..version import __version__, code_digest, git_revision, library_versions
 
     def attempt(read, *args) -> dict:
         try:
@@ -66,7 +58,7 @@ def spot_provenance(source: str | Path, *, models: dict[str, Path] | None = None
             return {"error": f"{type(exc).__name__}: {exc}"}
 
     record = {"mmnet_version": __version__, "mmnet_git_revision": git_revision(), "mmnet_code_digest": code_digest(),
-              "libraries": {key: _version(module) for key, module in _MODULES.items()},
+              "libraries": library_versions(_MODULES),  # None: not installed, so the spotter did not use it
               "recording": attempt(_recording, Path(source))}
     if models:
         import torch

@@ -84,7 +84,7 @@ class SpotResult:
                            for s, d in self.details.items()},
             "notes": self.notes,
             "strides": dict(self.curves.strides),
-            "config": asdict(self.config),
+            "config": _used_config(asdict(self.config)),
         }
 
     def to_csv(self, class_names: Sequence[str] | None = None, *, video: str | None = None) -> str:
@@ -141,3 +141,9 @@ def spot_recording(source: str | Path, config: SpotConfig | None = None, *, fps:
         partial.save_curves(curves)
     intervals, details = spot_intervals(curves, config, flow=True)
     return SpotResult(str(source), rate, curves.frames_read, intervals, curves.gaps, config, curves, details)
+
+
+def _used_config(config: dict) -> dict:
+    """spot.json's ``config``: the flow spotter's without the ``learned`` block it never reads (its lr and epochs
+    would read as settings of this result); the learned spotter's and one's own spotter's whole."""
+    return {k: v for k, v in config.items() if k != "learned"} if config.get("method") == "flow" else config

@@ -208,7 +208,7 @@ def plan_training(tc: TrainConfig, image_size: int, device: str | None = None) -
     name = device or tc.device
     dev = resolve_device(name)
     if dev.type == "cuda":
-        configure_cuda_numerics()
+        configure_cuda_numerics(tc.tf32)
     if dev.type != "cpu" or "auto" not in (tc.precision, tc.memory_format):
         return plan_compute(name, tc.precision, tc.memory_format)
     if not calibration_enabled():

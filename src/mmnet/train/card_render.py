@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import run_folder as rf
-from ..choices import AUTHORS_PRECISION
+from ..choices import AUTHORS_FP32, AUTHORS_PRECISION
 from ..report.rounding import half_up
 from ..shell_words import shell_quote
 
@@ -34,7 +34,7 @@ def render_card(card: dict) -> str:
               + f"); {t['epochs']} "
               f"epoch{'' if t['epochs'] == 1 else 's'} (train.epochs: a fixed count, none chosen on a test subject), "
               f"seed {t['seed']}, "
-              f"{t['device']} {t['precision']}, {t['seconds']} s.",
+              f"{t['device']} {t['precision']}{_tf32(t.get('tf32'))}, {t['seconds']} s.",
               "", f"Dataset fingerprint: `{t.get('dataset_fingerprint') or 'not recorded'}` (from the run's env.json: "
               "a hash of the samples, the image size and each frame file's path, size and modification time; "
               "a run with the same fingerprint trained on the same frames).", ""]
@@ -57,8 +57,7 @@ def render_card(card: dict) -> str:
     values = card["recipe_values"]
     lines += [f"- `{k}`: `{v}`" for k, v in values.items()]
     if t.get("precision") not in (None, AUTHORS_PRECISION):  # what train.precision=auto chose shows nowhere else
-        lines.append(f"- precision used: `{t['precision']}` (the final fit's done.json); the authors trained in "
-                     f"{AUTHORS_PRECISION}: `--set train.precision={AUTHORS_PRECISION}` matches them")
+        lines.append(f"- precision used: `{t['precision']}` (the final fit's done.json); {AUTHORS_FP32}")
     elif not values:
         lines.append("- none: the paper's recipe as published")
     lines += ["", "## How well does it work?", "", *_loso_lines(card["loso"]), "",
@@ -140,3 +139,12 @@ def _part_frames(parts: dict | None) -> list[str]:
         lines += ["", f"The model learnt {', '.join(raw)} from whole frames, where the face fills a small part of "
                   "each input and the background the rest: it was not trained on face crops of that data."]
     return lines
+
+
+def _tf32(flags) -> str:
+    """" (TF32 convolutions, fp32 matrix products)" of a GPU fit's done.json; "" where none was recorded (CPU)."""
+    if not isinstance(flags, dict):
+        return ""
+    said = {True: "TF32", False: "fp32"}
+    return (f" ({said.get(flags.get('cudnn_allow_tf32'), '?')} convolutions, "
+            f"{said.get(flags.get('cuda_matmul_allow_tf32'), '?')} matrix products)")

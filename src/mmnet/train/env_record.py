@@ -1,6 +1,6 @@
 """What env.json records besides the versions and the compute plan: the labels and annotation files the run
 trained on, synthetic data's settings, and the numerics facts that decide whether a rerun gives the same bits
-(the CPU's native bf16, a cap on its instruction set; CUDA, cuDNN and the driver on a GPU).
+(the CPU's native bf16, a cap on its instruction set; CUDA, cuDNN, TF32 and the driver on a GPU).
 
 The frames digest (``data.cache.frames_digest``) covers the decoded pixels and the sample windows, not the
 labels: the labels digest and the annotation files' sha256 say whether two runs were taught the same classes.
@@ -20,13 +20,19 @@ from ..data.common import SYNTH_MARKER
 from ..data.dataset_load import DatasetLoad
 from ..run_folder import file_sha256
 from ..runtime import cpu_flags
+from ..tf32 import tf32_record
 
-__all__ = ["labels_digest", "annotation_digests", "synthetic_record", "numerics_record", "NATIVE_BF16_FLAGS"]
+__all__ = ["labels_digest", "annotation_digests", "synthetic_record", "numerics_record", "library_record",
+           "NATIVE_BF16_FLAGS", "TRAINING_LIBRARIES"]
 
 #: CPU flags with which PyTorch computes bf16 natively (without them it emulates it, with other roundings)
 NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 #: environment variables that cap the instruction set PyTorch and oneDNN use, so the arithmetic
 _ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+#: the libraries a run's numbers pass through beyond torch and numpy (their own versions): frames decoded and resized
+#: (Pillow, OpenCV, PyAV), faces found (dlib), annotation workbooks read (pandas, openpyxl, xlrd), weights saved
+TRAINING_LIBRARIES = {"pillow": "PIL", "opencv": "cv2", "av": "av", "dlib": "dlib", "pandas": "pandas",
+                      "openpyxl": "openpyxl", "xlrd": "xlrd", "safetensors": "safetensors", "pyyaml": "yaml"}
 
 
 def labels_digest(rows) -> str:
@@ -85,9 +91,17 @@ def _synth_command(meta: dict) -> str:
     return ""
 
 
+def library_record() -> dict:
+    """env.json's ``libraries``: each of TRAINING_LIBRARIES' versions (None: not installed, so not used)."""
+    from ..version import library_versions
+
+    return {"libraries": library_versions(TRAINING_LIBRARIES)}
+
+
 def numerics_record(device_type: str) -> dict:
     """The facts beyond the torch version and thread count that decide a run's bits: the CPU's native bf16 flags
-    and any instruction-set cap; on CUDA the CUDA and cuDNN versions, whether cuDNN autotunes, the driver."""
+    and any instruction-set cap; on CUDA the CUDA and cuDNN versions, whether cuDNN autotunes, whether its fp32
+    convolutions and matrix products may use TF32 (``train.tf32``), the driver."""
     import torch
 
     record: dict = {"cpu_bf16_flags": sorted(set(NATIVE_BF16_FLAGS) & cpu_flags())}
@@ -96,7 +110,7 @@ def numerics_record(device_type: str) -> dict:
     if device_type != "cuda":
         return record
     record.update(cuda_version=torch.version.cuda, cudnn_version=torch.backends.cudnn.version(),
-                  cudnn_benchmark=bool(torch.backends.cudnn.benchmark))
+                  cudnn_benchmark=bool(torch.backends.cudnn.benchmark), **tf32_record(device_type))
     if driver := _nvidia_driver():
         record["cuda_driver"] = driver
     return record

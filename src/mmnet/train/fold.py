@@ -34,11 +34,13 @@ from ..model.mmnet import WEIGHTS_NAME, save_network
 from ..process_state import restored_process_state
 from ..progress import EpochProgress, write_line
 from ..runtime import configure_cpu_numerics
+from ..tf32 import tf32_record
 from ..utils import (
     CorruptFile,
     atomic_torch_save,
     atomic_write_text,
     checked_torch_load,
+    local_timestamp,
     move_aside,
     remove_stale_temporaries,
 )
@@ -191,8 +193,10 @@ def _train_fold(task: FoldTask, *, progress: bool, device: str | None, frames: n
               # the network that trained, as it ran (model.factory's, a subclass): the report and card name it
               "network": network_name(model), "parameters": parameter_count(model),
               "seconds": round(sum(h["seconds"] for h in done.history), 3),
+              "finished_at": local_timestamp(),  # with env.json's started_at: the run's wall time (the report's)
               **trained_numerics(plan),  # where "auto" resolved and the thread count: a resume may differ
               **trained_software(),  # the mmnet that trained it: a resume after an upgrade differs
+              **tf32_record(plan.device.type),  # fp32 on a GPU: TF32 or not
               "test_acc": done.history[-1]["test_acc"] if done.history else None}
     if tc.save_models or task.final:  # checked where the model is loaded (a flipped bit loads without an error)
         record["model_sha256"] = rf.file_sha256(fold_dir / rf.MODEL / WEIGHTS_NAME)

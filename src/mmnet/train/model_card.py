@@ -116,7 +116,8 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
                      "skipped_samples": len(problems), "not_listed": unlisted,
                      "epochs": done.get("epochs"), "seed": done.get("seed"),
                      "seconds": done.get("seconds"), "device": done.get("device"),
-                     "precision": done.get("precision"), "selection": "none: the model after the last epoch",
+                     "precision": done.get("precision"), "tf32": done.get("tf32"),  # a GPU fit's TF32 flags
+                     "selection": "none: the model after the last epoch",
                      "dataset_fingerprint": env.get("dataset_fingerprint")},
         "classes": {"scheme": data.get("scheme"), "names": classes,
                     "samples_per_class": {c: counts.get(i, 0) for i, c in enumerate(classes)}},

@@ -59,7 +59,7 @@ from ..utils import atomic_write_bytes, atomic_write_text, move_aside
 from .alignment_record import clips_alignment
 from .cache_version1 import Version1Run
 from .calibrate import plan_training
-from .env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
+from .env_record import annotation_digests, labels_digest, library_record, numerics_record, synthetic_record
 from .fold_choice import choose_folds
 from .protocol_record import listed_rows, part_frames, protocol_issues, write_protocol_files
 from .resolve import resolve_config
@@ -388,7 +388,7 @@ def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = ""
         "numpy_version": np.__version__,
         "python": sys.version.split()[0],
         **describe_machine(plan),
-        **numerics_record(plan.device.type),
+        **numerics_record(plan.device.type), **library_record(),
         "git_revision": git_revision(),
         "code_digest": code_digest(),  # an installed mmnet has no git revision: this tells one from another
         "frame_cache_version": CACHE_VERSION,  # part of dataset_fingerprint: an upgrade may change it, not the data

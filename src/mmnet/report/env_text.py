@@ -1,0 +1,77 @@
+"""report.md's "Environment": env.json's values one a line, with its records summarised in words (the CPU
+calibration, the TF32 flags of a GPU run, the libraries' versions), and the run's wall time from its start to
+its last fold's end (``wall_time``; report.json's ``wall_time``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .run_reader import Run
+
+__all__ = ["wall_time", "environment_lines"]
+
+_STAMP = "%Y-%m-%dT%H:%M:%S%z"  # env.json's started_at ("+0000") and done.json's finished_at ("+00:00") alike
+
+
+def _moment(text) -> datetime | None:
+    try:
+        return datetime.strptime(str(text), _STAMP)
+    except ValueError:
+        return None
+
+
+def wall_time(run: Run) -> dict | None:
+    """From env.json's ``started_at`` to the last finished fold's ``finished_at`` (done.json): the whole run's
+    time, the frame cache, the CPU calibration and any pause between a stop and its resume included; the folds'
+    training seconds beside it. None where either end is not recorded (folds of an mmnet before 0.2.0)."""
+    start = _moment(run.env.get("started_at"))
+    ends = [m for folds in run.folds.values() for f in folds if f.done and (m := _moment(f.done.get("finished_at")))]
+    if start is None or not ends:
+        return None
+    training = sum(float(f.done.get("seconds") or 0) for folds in run.folds.values() for f in folds if f.done)
+    return {"started_at": run.env["started_at"], "last_fold_finished_at": max(ends).isoformat(),
+            "seconds": round((max(ends) - start).total_seconds(), 1), "fold_training_seconds": round(training, 1)}
+
+
+def _duration(seconds: float) -> str:
+    minutes, s = divmod(int(round(seconds)), 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours} h {m:02d} min" if hours else f"{m} min {s:02d} s"
+
+
+def _calibration(cal: dict) -> str:
+    """One line of a CPU calibration: what it measured, each option's time per step, the bf16 check, the host."""
+    options = cal.get("options") if isinstance(cal.get("options"), dict) else {}
+    figures = ", ".join(f"{name} {entry['ms_per_step']:.0f} ms" if entry.get("status") == "ok" and
+                        isinstance(entry.get("ms_per_step"), (int, float)) else f"{name} {entry.get('status')}"
+                        for name, entry in options.items() if isinstance(entry, dict))
+    check = cal.get("bf16_check") if isinstance(cal.get("bf16_check"), dict) else {}
+    diff, scale = (float(check.get(k, float("nan"))) for k in ("max_logit_diff", "logit_scale"))
+    bf16 = ("" if "ok" not in check else f"; bf16 {'agreed with' if check['ok'] else 'did not agree with'} fp32 "
+            f"(largest logit difference {diff:.3g} at logit scale {scale:.3g})")
+    busy = f"; host busy: {'; '.join(map(str, cal['under_load']))}" if cal.get("under_load") else ""
+    return (f"measured {cal.get('measured_at', '?')} at {cal.get('image_size', '?')} px, batch {cal.get('batch', '?')} "
+            f"({cal.get('metric', 'wall')} time per training step): {figures or 'no option'}{bf16}{busy} "
+            "(the full record: env.json)")
+
+
+def _tf32(flags: dict) -> str:
+    said = {True: "allowed", False: "off"}
+    return (f"cuDNN convolutions {said.get(flags.get('cudnn_allow_tf32'), '?')}, matrix products "
+            f"{said.get(flags.get('cuda_matmul_allow_tf32'), '?')} (float32 matmul precision "
+            f"{flags.get('float32_matmul_precision', '?')}; train.tf32)")
+
+
+def environment_lines(report: dict) -> list[str]:
+    """``- key: value`` of env.json, its records in words, then the wall time (when recorded)."""
+    env = report.get("environment") or {}
+    if not env:
+        return ["- (env.json missing)"]
+    words = {"calibration": _calibration, "tf32": _tf32,
+             "libraries": lambda libs: ", ".join(f"{k} {v}" for k, v in sorted(libs.items()) if v) or "none recorded"}
+    lines = [f"- {k}: {words[k](v) if k in words and isinstance(v, dict) else v}" for k, v in sorted(env.items())]
+    if wall := report.get("wall_time"):
+        lines.append(f"- wall time: {_duration(wall['seconds'])} from the run's start ({wall['started_at']}) to its "
+                     f"last fold's end ({wall['last_fold_finished_at']}), the frame cache, the calibration and any "
+                     f"pause before a resume included; the folds' training: {_duration(wall['fold_training_seconds'])}")
+    return lines
