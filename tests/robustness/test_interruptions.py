@@ -235,7 +235,7 @@ def test_sigterm_is_held_back_while_files_are_renamed_into_place():
 
     reached = []
     with pytest.raises(cli_module.Terminated), cli_module._sigterm_as_interrupt():
-        with utils._interrupts_held():
+        with utils.interrupts_held():
             _terminate()
             reached.append("the renames finish first")
     assert reached == ["the renames finish first"]
