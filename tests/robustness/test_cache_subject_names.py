@@ -64,3 +64,12 @@ def test_a_killed_builds_file_days_old_goes_with_subject_and_stale(folder, capsy
 def test_info_cache_names_subject_among_the_prune_rules(folder, capsys):
     code, out, _ = cli(capsys, "info", "--cache")
     assert code == 0 and "| --subject ID |" in out.split("prune:", 1)[1]
+
+
+def test_a_bare_number_of_two_datasets_says_whom_it_names(folder, capsys):
+    cache_entry(folder, "cccc", mb=1, index={"samples": ["samm/007/007_7_1"]})
+    code, out, _ = cli(capsys, "cache", "prune", "--subject", "7", "--dry-run")
+    assert code == 0 and "would remove  frames-aaaa" in out and "would remove  frames-cccc" in out
+    assert "subject '7' names 2 subjects here: casme2/07, samm/007 (give DATASET/ID for one)" in out
+    code, out, _ = cli(capsys, "cache", "prune", "--subject", "samm/7", "--dry-run")
+    assert "frames-aaaa" not in out and "would remove  frames-cccc" in out and "names 2" not in out

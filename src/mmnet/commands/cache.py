@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data.cache import cache_entries, default_cache_dir, prune_cache
     from ..data.cache_stale import stale_reason
-    from ..data.cache_subjects import describe_samples, entries_of_subject, entry_samples, held_subjects
+    from ..data.cache_subjects import describe_samples, entries_of_subject, entry_samples, held_subjects, subjects_named
     from ..errors import ConfigError, UsageError
 
     if args.all and (args.older_than is not None or args.max_size is not None or args.stale or args.subject):
@@ -109,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"not mmnet's, kept  {n} file{'s' if n > 1 else ''} or folder{'s' if n > 1 else ''} in {folder}: {shown}"
               + (f" and {n - 5} more" if n > 5 else "") + " (is this the cache folder you meant?)")
     if args.subject is not None:
-        _subject_lines(args.subject, of_subject, unknown, held_subjects(folder, entries))
+        _subject_lines(args.subject, of_subject, unknown, held_subjects(folder, entries),
+                       subjects_named(folder, entries, args.subject))
     freed = sum(e.size for e in removed) + _temporary_lines(pruned.temporaries, folder, verb, args.subject is not None)
     print(f"cache {folder}: {human_size(before)}; {verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}, "
           f"{human_size(freed)}; {human_size(before - freed)} left")
@@ -138,11 +139,13 @@ def _temporary_lines(temporaries, folder: Path, verb: str, subject: bool) -> int
     return sum(t.size for t in temporaries if t.dead)
 
 
-def _subject_lines(subject: str, chosen: set[str], unknown, held: str) -> None:
+def _subject_lines(subject: str, chosen: set[str], unknown, held: str, named: list[str]) -> None:
     """What --subject found: nothing (said, so that an erasure is known to be complete), and the frame caches whose
     index cannot be read, so that nobody can tell whom they hold."""
     if not chosen:
         print(f"no cache entry holds subject {subject!r}; the subjects the cache holds: {held}")
+    elif len(named) > 1:  # erasing more is safe (the cache is rebuilt), but the user should know whom it meant
+        print(f"subject {subject!r} names {len(named)} subjects here: {', '.join(named)} (give DATASET/ID for one)")
     for e in unknown:
         print(f"kept, cannot tell whose faces it holds (its index cannot be read: a build in progress or a damaged "
               f"entry)  {e.name}  {human_size(e.size)}; mmnet cache prune --all removes it")

@@ -16,7 +16,8 @@ from pathlib import Path
 from .cache_folder import CacheEntry
 from .subject_ids import names_subject
 
-__all__ = ["entry_samples", "describe_samples", "entries_of_subject", "held_subjects"]
+__all__ = ["entry_samples", "describe_samples", "entries_of_subject", "held_subjects",
+           "subjects_named"]
 
 # a per-clip optical-flow file: <frames key>_<dataset>_<subject>_<clip>-<hash>.npy (flow_cache_path)
 _FLOW_FILE = re.compile(r"frames-[0-9a-f]+_(?P<dataset>[A-Za-z0-9.-]+)_(?P<subject>[A-Za-z0-9.-]+)_.+"
@@ -58,9 +59,8 @@ def _matches(sample: str, subject: str) -> bool:
     return len(parts) >= 3 and names_subject(parts[0], parts[1], subject)
 
 
-def held_subjects(root: Path, entries: list[CacheEntry]) -> str:
-    """Every subject the cache's frame caches and per-clip optical-flow files hold, per dataset
-    (``casme2: 01, 07; samm: 006``), for a --subject that names none of them."""
+def _held(root: Path, entries: list[CacheEntry]) -> dict[str, set[str]]:
+    """The subjects of each dataset that the frame caches' indexes and the per-clip optical-flow files name."""
     by_dataset: dict[str, set[str]] = {}
     for e in entries:
         found = _FLOW_FILE.fullmatch(e.name.replace("\\", "/").rsplit("/", 1)[-1])
@@ -68,7 +68,20 @@ def held_subjects(root: Path, entries: list[CacheEntry]) -> str:
         pairs += [tuple(s.split("/")[:2]) for s in entry_samples(root, e) or [] if s.count("/") >= 2]
         for dataset, subject in pairs:
             by_dataset.setdefault(dataset, set()).add(subject)
-    return "; ".join(f"{d}: {', '.join(sorted(s))}" for d, s in sorted(by_dataset.items())) or "none"
+    return by_dataset
+
+
+def held_subjects(root: Path, entries: list[CacheEntry]) -> str:
+    """Every subject the cache's frame caches and per-clip optical-flow files hold, per dataset
+    (``casme2: 01, 07; samm: 006``), for a --subject that names none of them."""
+    return "; ".join(f"{d}: {', '.join(sorted(s))}" for d, s in sorted(_held(root, entries).items())) or "none"
+
+
+def subjects_named(root: Path, entries: list[CacheEntry], word: str) -> list[str]:
+    """The subjects (``dataset/subject``) the cache holds that ``word`` names: several where a bare number names a
+    subject of each of several datasets (``07``: CASME II's 07 and SAMM's 007)."""
+    return [f"{d}/{s}" for d, subjects in sorted(_held(root, entries).items()) for s in sorted(subjects)
+            if names_subject(d, s, word)]
 
 
 def entries_of_subject(root: Path, entries: list[CacheEntry], subject: str) -> tuple[set[str], list[CacheEntry]]:
