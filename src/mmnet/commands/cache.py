@@ -39,9 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="remove every entry, and the partial files of killed builds (those another process "
                             "uses or builds now are kept, and listed)")
     prune.add_argument("--subject", default=None, metavar="ID",
-                       help="remove the entries holding a sample of this subject (as sample ids write it, '01', or "
-                            "'DATASET/ID'; --dry-run lists each entry's subjects): the frame caches that include it, "
-                            "with their optical flow, and its per-clip optical-flow files")
+                       help="remove the entries holding a sample of this subject (as train --folds reads one: '07' or "
+                            "'sub07' of CASME II, '6' or '006' of SAMM, or 'DATASET/ID'; mmnet info --cache lists "
+                            "them): the frame caches that include it, with their optical flow, and its per-clip "
+                            "optical-flow files")
     prune.add_argument("--dry-run", action="store_true", help="only list what would be removed, with whose faces")
     prune.add_argument("--dir", type=Path, default=None,
                        help="cache folder (default: $MMNET_CACHE_DIR, else $XDG_CACHE_HOME/mmnet, else ~/.cache/mmnet)")
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data.cache import cache_entries, default_cache_dir, prune_cache
     from ..data.cache_stale import stale_reason
-    from ..data.cache_subjects import describe_samples, entries_of_subject, entry_samples
+    from ..data.cache_subjects import describe_samples, entries_of_subject, entry_samples, held_subjects, subjects_named
     from ..errors import ConfigError, UsageError
 
     if args.all and (args.older_than is not None or args.max_size is not None or args.stale or args.subject):
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
                          chosen=(lambda e: e.name in stale or e.name in of_subject) if stale or of_subject else None,
                          temporaries=args.all or args.stale or args.subject is not None)
     removed = pruned.removed
-    before += sum(t.size for t in pruned.temporaries)
+    listed = {p for e in entries for p in e.paths}  # a temporary a day old is also an entry: counted once
+    before += sum(t.size for t in pruned.temporaries if t.path not in listed)
     verb = "would remove" if args.dry_run else "removed"
     for e in removed:
         age = (time.time() - e.last_used) / 86400
@@ -107,8 +109,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"not mmnet's, kept  {n} file{'s' if n > 1 else ''} or folder{'s' if n > 1 else ''} in {folder}: {shown}"
               + (f" and {n - 5} more" if n > 5 else "") + " (is this the cache folder you meant?)")
     if args.subject is not None:
-        _subject_lines(args.subject, of_subject, unknown)
-    freed = sum(e.size for e in removed) + _temporary_lines(pruned.temporaries, folder, verb)
+        _subject_lines(args.subject, of_subject, unknown, held_subjects(folder, entries),
+                       subjects_named(folder, entries, args.subject))
+    freed = sum(e.size for e in removed) + _temporary_lines(pruned.temporaries, folder, verb, args.subject is not None)
     print(f"cache {folder}: {human_size(before)}; {verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}, "
           f"{human_size(freed)}; {human_size(before - freed)} left")
     if pruned.refused:
@@ -119,13 +122,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _temporary_lines(temporaries, folder: Path, verb: str) -> int:
-    """Print the young temporary files (partial frame caches of faces) prune removed, as their builds were
-    killed, and those kept for a build in progress; returns the bytes removed."""
+def _temporary_lines(temporaries, folder: Path, verb: str, subject: bool) -> int:
+    """Print the temporary files (partial frame caches of faces) prune removed, as their builds were killed, and
+    those kept for a build in progress; returns the bytes removed."""
+    # no index says whose faces a killed build's file holds: --subject removes it whoever it holds
+    whose = "; whose faces it holds is not recorded" if subject else ""
     for t in temporaries:
         if t.dead:
             print(f"{verb}  {t.path.relative_to(folder).as_posix()}  {human_size(t.size)}  (partial file of a killed "
-                  "build)")
+                  f"build{whose})")
     kept = [t for t in temporaries if not t.dead]
     if kept:
         n = len(kept)
@@ -134,11 +139,13 @@ def _temporary_lines(temporaries, folder: Path, verb: str) -> int:
     return sum(t.size for t in temporaries if t.dead)
 
 
-def _subject_lines(subject: str, chosen: set[str], unknown) -> None:
+def _subject_lines(subject: str, chosen: set[str], unknown, held: str, named: list[str]) -> None:
     """What --subject found: nothing (said, so that an erasure is known to be complete), and the frame caches whose
     index cannot be read, so that nobody can tell whom they hold."""
     if not chosen:
-        print(f"no cache entry holds subject {subject!r} (sample ids write subjects as --dry-run lists them)")
+        print(f"no cache entry holds subject {subject!r}; the subjects the cache holds: {held}")
+    elif len(named) > 1:  # erasing more is safe (the cache is rebuilt), but the user should know whom it meant
+        print(f"subject {subject!r} names {len(named)} subjects here: {', '.join(named)} (give DATASET/ID for one)")
     for e in unknown:
         print(f"kept, cannot tell whose faces it holds (its index cannot be read: a build in progress or a damaged "
               f"entry)  {e.name}  {human_size(e.size)}; mmnet cache prune --all removes it")

@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="exit with code 1 when any error is found")
     parser.add_argument("--layout", type=str, default=None,
                         help="CASME II frames layout (cropped, cropped-updated, raw-selected, raw), as `mmnet train`'s "
-                             "data.layout; default: the first present (a warning when the root holds two crops)")
+                             "data.layout; default: the first present (a warning when the root holds two crops, or two "
+                             "raw copies)")
     parser.add_argument("--variant", type=str, default=None,
                         help="SMIC variant: HS, VIS or NIR (default HS; `mmnet train` takes it from the dataset name: "
                              "smic-hs, smic-vis, smic-nir)")

@@ -154,9 +154,9 @@ def _cache_info(as_json: bool) -> int:
               "earlier cache format, which this mmnet never reads (mmnet cache prune --stale removes them)")
     if temporaries:  # builds in progress, or killed ones: the entry's next build (or a prune a day on) removes them
         print(f"partial: {human_size(temporary_bytes)} in {len(temporaries)} temporary file(s) of builds in progress "
-              "or killed (removed by the next build of their entry, by prune --all or --stale once their build "
-              "ended, or by any prune once a day old)")
-    print("prune:   mmnet cache prune --older-than DAYS | --max-size GB | --stale | --all [--dry-run]")
+              "or killed (removed by the next build of their entry, by prune --all, --stale or --subject once their "
+              "build ended, or by any prune once a day old)")
+    print("prune:   mmnet cache prune --older-than DAYS | --max-size GB | --stale | --subject ID | --all [--dry-run]")
     return 0
 
 

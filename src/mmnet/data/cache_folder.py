@@ -201,15 +201,16 @@ def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
     return _entries_and_foreign(Path(cache_dir) if cache_dir else default_cache_dir())[0]
 
 
-def _entries_and_foreign(root: Path) -> tuple[list[CacheEntry], list[Path]]:
-    """The entries of the cache folder ``root``, least recently used first, and what in it is not mmnet's."""
+def _entries_and_foreign(root: Path, temporaries: bool = True) -> tuple[list[CacheEntry], list[Path]]:
+    """The entries of the cache folder ``root``, least recently used first, and what in it is not mmnet's.
+    Without ``temporaries``, temporary files a day old are left out too (prune handles them as temporaries)."""
     if not root.is_dir():
         return [], []
     files, foreign = scan_cache_folder(root)
     groups: dict[str, list[tuple[Path, os.stat_result]]] = {}
     for path, st in files:
-        if young_temporary(path, st):  # a build in progress may be writing it: left alone for a day
-            continue
+        if young_temporary(path, st) or (not temporaries and path.name.startswith(".")):
+            continue  # a build in progress may be writing it: left alone for a day
         m = re.fullmatch(r"(?:frames|flows)-([0-9a-f]+)(?:-[\w]+)?\.(?:npy|json|lock)", path.name)
         if path.parent == root / "calibration" and re.fullmatch(r"[0-9a-f]+\.lock", path.name):
             # a calibration's lock goes with its record; alone (one killed before writing it) it is its own entry
@@ -255,11 +256,11 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
     system) is counted in ``refused``, and the next one goes in its place. Its data files go first: where one cannot
     be deleted nothing else of the entry is (on Windows, a data file a run maps cannot be: that entry is in use).
     ``chosen``: entries removed whatever their age (``mmnet cache prune --stale``: ``cache_stale``). ``temporaries``:
-    also delete the young temporary files of killed builds (``--all``, ``--stale``), and list those of builds in
-    progress."""
+    also delete the temporary files of killed builds, of any age (``--all``, ``--stale``, ``--subject``), and list
+    those of builds in progress."""
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
-    entries, foreign = _entries_and_foreign(root)
+    entries, foreign = _entries_and_foreign(root, temporaries=not temporaries)
     result = PruneResult([], [], foreign=foreign,
                          temporaries=prune_temporaries(root, dry_run=dry_run) if temporaries else [])
     left = sum(e.size for e in entries)

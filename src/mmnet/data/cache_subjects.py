@@ -14,8 +14,14 @@ import re
 from pathlib import Path
 
 from .cache_folder import CacheEntry
+from .subject_ids import names_subject
 
-__all__ = ["entry_samples", "describe_samples", "entries_of_subject"]
+__all__ = ["entry_samples", "describe_samples", "entries_of_subject", "held_subjects",
+           "subjects_named"]
+
+# a per-clip optical-flow file: <frames key>_<dataset>_<subject>_<clip>-<hash>.npy (flow_cache_path)
+_FLOW_FILE = re.compile(r"frames-[0-9a-f]+_(?P<dataset>[A-Za-z0-9.-]+)_(?P<subject>[A-Za-z0-9.-]+)_.+"
+                        r"-[0-9a-f]{10}\.npy")
 
 
 def entry_samples(root: Path, entry: CacheEntry) -> list[str] | None:
@@ -47,9 +53,35 @@ def describe_samples(samples: list[str], shown: int = 8) -> str:
 
 
 def _matches(sample: str, subject: str) -> bool:
-    """``subject`` is a sample's subject as its id writes it (``01``), or ``<dataset>/<subject>``."""
+    """``subject`` names a sample's subject as ``mmnet train --folds`` reads one (``subject_ids``): ``07``,
+    ``sub07``, ``casme2/07``; SAMM's ``6`` or ``006``."""
     parts = sample.split("/")
-    return len(parts) >= 3 and (parts[1] == subject or f"{parts[0]}/{parts[1]}" == subject)
+    return len(parts) >= 3 and names_subject(parts[0], parts[1], subject)
+
+
+def _held(root: Path, entries: list[CacheEntry]) -> dict[str, set[str]]:
+    """The subjects of each dataset that the frame caches' indexes and the per-clip optical-flow files name."""
+    by_dataset: dict[str, set[str]] = {}
+    for e in entries:
+        found = _FLOW_FILE.fullmatch(e.name.replace("\\", "/").rsplit("/", 1)[-1])
+        pairs = [(found["dataset"], found["subject"])] if found and "/" in e.name.replace("\\", "/") else []
+        pairs += [tuple(s.split("/")[:2]) for s in entry_samples(root, e) or [] if s.count("/") >= 2]
+        for dataset, subject in pairs:
+            by_dataset.setdefault(dataset, set()).add(subject)
+    return by_dataset
+
+
+def held_subjects(root: Path, entries: list[CacheEntry]) -> str:
+    """Every subject the cache's frame caches and per-clip optical-flow files hold, per dataset
+    (``casme2: 01, 07; samm: 006``), for a --subject that names none of them."""
+    return "; ".join(f"{d}: {', '.join(sorted(s))}" for d, s in sorted(_held(root, entries).items())) or "none"
+
+
+def subjects_named(root: Path, entries: list[CacheEntry], word: str) -> list[str]:
+    """The subjects (``dataset/subject``) the cache holds that ``word`` names: several where a bare number names a
+    subject of each of several datasets (``07``: CASME II's 07 and SAMM's 007)."""
+    return [f"{d}/{s}" for d, subjects in sorted(_held(root, entries).items()) for s in sorted(subjects)
+            if names_subject(d, s, word)]
 
 
 def entries_of_subject(root: Path, entries: list[CacheEntry], subject: str) -> tuple[set[str], list[CacheEntry]]:
@@ -72,6 +104,9 @@ def entries_of_subject(root: Path, entries: list[CacheEntry], subject: str) -> t
                 unknown.append(e)
             elif any(_matches(s, subject) for s in samples):
                 chosen.add(e.name)
-        elif re.match(r"(?:flow/)?flow-v\d+-\w+/", name) and flow_name.fullmatch(name.rsplit("/", 1)[-1]):
-            chosen.add(e.name)
+        elif re.match(r"(?:flow/)?flow-v\d+-\w+/", name):
+            file = name.rsplit("/", 1)[-1]
+            parsed = _FLOW_FILE.fullmatch(file)
+            if flow_name.fullmatch(file) or (parsed and names_subject(parsed["dataset"], parsed["subject"], subject)):
+                chosen.add(e.name)
     return chosen, unknown

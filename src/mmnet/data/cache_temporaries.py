@@ -49,18 +49,20 @@ def remove_build_temporaries(data_path: Path) -> list[Path]:
     return removed
 
 
-def build_temporaries(cache_dir: Path) -> list[Path]:
+def build_temporaries(cache_dir: Path, any_age: bool = False) -> list[Path]:
     """The young temporary files in the cache folder, which the cache's entries leave out: of builds in
-    progress, or of killed ones (removed by the next build of their entry, or by ``mmnet cache prune --all`` or
-    ``--stale`` once their writer is gone, or by any prune once a day old, when they count as entries)."""
+    progress, or of killed ones (removed by the next build of their entry, or by ``mmnet cache prune --all``,
+    ``--stale`` or ``--subject`` once their writer is gone, or by any prune once a day old, when they count as
+    entries). ``any_age``: every temporary file, however old."""
     if not cache_dir.is_dir():
         return []
-    return sorted(p for p, st in scan_cache_folder(cache_dir)[0] if young_temporary(p, st))
+    return sorted(p for p, st in scan_cache_folder(cache_dir)[0]
+                  if (p.name.startswith(".") if any_age else young_temporary(p, st)))
 
 
 @dataclass
 class Temporary:
-    """A young temporary file, its size, and whether its writer is gone (``dead``)."""
+    """A temporary file, its size, and whether its writer is gone (``dead``)."""
 
     path: Path
     size: int
@@ -80,11 +82,12 @@ def _writer_lock(root: Path, path: Path) -> Path | None:
 
 
 def prune_temporaries(root: Path, *, dry_run: bool) -> list[Temporary]:
-    """Every young temporary file of the cache folder ``root``; those whose writer is gone (its lock free, or, for
+    """Every temporary file of the cache folder ``root``, of any age (a killed build's file a week old may hold
+    a withdrawn participant's faces as well as a young one); those whose writer is gone (its lock free, or, for
     an atomic write without a lock, untouched for an hour) are deleted (with ``dry_run``: only marked ``dead``),
     holding that lock so that no build starts meanwhile. The others belong to a build in progress: kept."""
     out = []
-    for path in build_temporaries(root):
+    for path in build_temporaries(root, any_age=True):
         try:
             st = path.stat()
         except FileNotFoundError:  # renamed into place or removed meanwhile

@@ -7,9 +7,9 @@ PARTIAL and says which ones; the same command without ``--folds`` later trains t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
+from ..data.subject_ids import names_subject
 from ..errors import ConfigError, did_you_mean
 
 __all__ = ["choose_folds"]
@@ -51,26 +51,7 @@ def choose_folds(folds: Sequence[tuple[str, list[int], list[int]]], asked: Itera
     return tuple(n for n in names if n in chosen)
 
 
-# a subject's folder where its name differs from the subject's id: CASME II's sub01/ holds subject '01'
-# (data/casme2.py); SMIC's, SAMM's and CASME^3's folders are named as their subjects
-_SUBJECT_FOLDER_PREFIX = {"casme2": "sub"}
-
-
-def _subject_key(dataset: str, subject: str) -> tuple[str, int]:
-    """A subject as its letters and number: 'sub01' of CASME II and '1' are ('', 1); SMIC's 's01' and 's1' are
-    ('s', 1); a subject without a number is itself."""
-    text = subject.strip().casefold()
-    prefix = _SUBJECT_FOLDER_PREFIX.get(dataset.casefold(), "")
-    if prefix and text.startswith(prefix) and text[len(prefix):].isdecimal():
-        text = text[len(prefix):]
-    match = re.fullmatch(r"(\D*?)(\d+)", text)
-    return (match[1], int(match[2])) if match else (text, -1)
-
-
 def _same_subject(fold: str, word: str) -> bool:
     """Whether ``word`` (a subject, or dataset/subject) names the LOSO fold ``fold`` (dataset/subject)."""
     dataset, _, subject = fold.rpartition("/")
-    asked_dataset, _, asked = word.rpartition("/")
-    if asked_dataset and asked_dataset.casefold() != dataset.casefold():
-        return False
-    return _subject_key(dataset, subject) == _subject_key(dataset, asked)
+    return names_subject(dataset, subject, word)
