@@ -330,6 +330,16 @@ def test_request_problems_are_json(client):
     assert_person_readable(client.post("/api/recordings?fps=30", files={"file": ("a.mp4", b"x")}), 422, "-F fps=")
     assert_person_readable(client.post("/api/predict?wait=1", files={"file": ("a.mp4", b"x")}), 422,
                            "no setting of this endpoint", "onset, apex")
+    # a misspelt, unknown or repeated form field: refused naming it, not a result computed without it
+    answer = client.post("/api/predict", files={"file": ("a.mp4", b"x")}, data={"Onset": "5"})
+    assert_person_readable(answer, 422, "'Onset' is not read", "did you mean 'onset'?")
+    assert (answer.json()["code"], answer.json()["field"]) == ("field_invalid", "Onset")
+    assert_person_readable(client.post("/api/predict", files={"file": ("a.mp4", b"x")}, data={"apx": "5"}), 422,
+                           "'apx' is not read", "file, onset, apex")
+    assert_person_readable(client.post("/api/predict", files=[("file", ("a.mp4", b"x")), ("file2", ("b.mp4", b"y"))]),
+                           422, "'file2' is not read")
+    assert_person_readable(client.post("/api/recordings", files={"file": ("a.mp4", b"x")},
+                                       data={"fps": ["30", "25"]}), 422, "'fps' was sent 2 times")
     assert_person_readable(client.get("/api/jobs/nope"), 404, "no job")
     assert_person_readable(client.get("/api/nothing-here"), 404)
 

@@ -209,7 +209,18 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                     f"it is no setting of this endpoint, whose settings are the form fields {', '.join(fields)}")
             raise UploadError(f"This endpoint reads its settings from form fields, not from the URL's query "
                               f"('?{name}=...'): {said}.", 422, "field_invalid", field=name)
-        sent = (await request.form()).getlist("file")  # the form FastAPI parsed (cached): only the first is bound
+        form = await request.form()  # the form FastAPI parsed (cached): it binds the fields it knows, the last of each
+        allowed = ("file", *_FORM_FIELDS[kind])
+        for name in dict.fromkeys(form.keys()):  # a misspelt or repeated field refused, not a result without it
+            if name not in allowed:
+                near = next((f for f in allowed if f.lower() == name.lower()), None)
+                said = f"did you mean '{near}'?" if near else f"its form fields are {', '.join(allowed)}"
+                raise UploadError(f"The form field '{name}' is not read by this endpoint: {said}", 422,
+                                  "field_invalid", field=name)
+            if name != "file" and len(form.getlist(name)) > 1:
+                raise UploadError(f"The form field '{name}' was sent {len(form.getlist(name))} times; send it once.",
+                                  422, "field_invalid", field=name)
+        sent = form.getlist("file")
         if len(sent) > 1:
             raise UploadError(f"{len(sent)} files were sent in the form field 'file'; send one file per request "
                               "(one request for each clip or recording).", 400, "bad_request", field="file")
