@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+import unicodedata
 
 import pytest
 
@@ -73,3 +74,33 @@ def test_a_bare_number_of_two_datasets_says_whom_it_names(folder, capsys):
     assert "subject '7' names 2 subjects here: casme2/07, samm/007 (give DATASET/ID for one)" in out
     code, out, _ = cli(capsys, "cache", "prune", "--subject", "samm/7", "--dry-run")
     assert "frames-aaaa" not in out and "would remove  frames-cccc" in out and "names 2" not in out
+
+
+@pytest.mark.parametrize("typed", ["Zoé", unicodedata.normalize("NFD", "Zoé"), "table/Zoé"])
+def test_every_flow_file_of_a_subject_whose_id_the_file_name_cleans(folder, capsys, typed):
+    # 'Zoé/' is one '_' in a flow file's name ('..._table_Zo_S_ance_1-<hash>.npy'): the pattern 'Zo__' missed it,
+    # and the participant's optical flow stayed after "removed"
+    from mmnet.preprocess.flow import flow_cache_path
+
+    cache_entry(folder, "dddd", mb=1, index={"samples": ["table/Zoé/Séance_1", "table/Zoé/Séance_2", "table/P02/a"]})
+    own = [flow_cache_path(folder / "flow", f"frames-dddd/table/Zoé/Séance_{i}", "farneback") for i in (1, 2)]
+    orphan = flow_cache_path(folder / "flow", "frames-eeee/table/Zoé/Séance_3", "dis")  # its frame cache is gone
+    other = flow_cache_path(folder / "flow", "frames-dddd/table/P02/a", "farneback")
+    for path in (*own, orphan, other):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    code, out, _ = cli(capsys, "cache", "prune", "--subject", typed)
+    assert code == 0 and "removed  frames-dddd" in out and "no cache entry holds" not in out
+    assert not any(p.exists() for p in (*own, orphan)) and other.exists()
+    assert not [p for p in folder.rglob("*") if "Zo" in p.name]
+
+
+def test_a_killed_builds_file_alone_is_not_said_to_hold_nobody(folder, capsys):
+    # "no cache entry holds subject '02'" followed by "would remove .frames-....tmp" read as a contradiction
+    (folder / ".frames-cccc.npy.999999.tmp").write_bytes(b"x" * 1000)
+    (folder / "frames-cccc.lock").touch()
+    code, out, _ = cli(capsys, "cache", "prune", "--subject", "02", "--dry-run")
+    assert code == 0 and "no complete cache entry holds subject '02'" in out
+    assert "the partial files below may" in out and "would remove  .frames-cccc.npy.999999.tmp" in out
+    code, out, _ = cli(capsys, "cache", "prune", "--subject", "09", "--dry-run", "--dir", str(folder / "empty"))
+    assert "no cache entry holds subject '09'" in out and "partial files" not in out

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.cache_stale import stale_reason
     from ..data.cache_subjects import describe_samples, entries_of_subject, entry_samples, held_subjects, subjects_named
     from ..errors import ConfigError, UsageError
+    from ..unicode_names import nfc
 
     if args.all and (args.older_than is not None or args.max_size is not None or args.stale or args.subject):
         raise ConfigError("mmnet cache prune --all removes every entry: give it without --older-than, --max-size, "
@@ -76,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
                          "--all.")
     if args.subject is not None and not args.subject.strip("/ "):
         raise ConfigError("--subject needs a subject id, e.g. --subject 01 or --subject casme2/01.")
+    if args.subject is not None:
+        args.subject = nfc(args.subject)  # typed decomposed (a Mac's shell completion): ids are written composed
     for name, value in (("--older-than", args.older_than), ("--max-size", args.max_size)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise ConfigError(f"{name} must be a number >= 0, got {value}")
@@ -109,8 +112,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"not mmnet's, kept  {n} file{'s' if n > 1 else ''} or folder{'s' if n > 1 else ''} in {folder}: {shown}"
               + (f" and {n - 5} more" if n > 5 else "") + " (is this the cache folder you meant?)")
     if args.subject is not None:
+        partial = any(t.dead for t in pruned.temporaries)
         _subject_lines(args.subject, of_subject, unknown, held_subjects(folder, entries),
-                       subjects_named(folder, entries, args.subject))
+                       subjects_named(folder, entries, args.subject), partial)
     freed = sum(e.size for e in removed) + _temporary_lines(pruned.temporaries, folder, verb, args.subject is not None)
     print(f"cache {folder}: {human_size(before)}; {verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}, "
           f"{human_size(freed)}; {human_size(before - freed)} left")
@@ -139,11 +143,14 @@ def _temporary_lines(temporaries, folder: Path, verb: str, subject: bool) -> int
     return sum(t.size for t in temporaries if t.dead)
 
 
-def _subject_lines(subject: str, chosen: set[str], unknown, held: str, named: list[str]) -> None:
+def _subject_lines(subject: str, chosen: set[str], unknown, held: str, named: list[str], partial: bool) -> None:
     """What --subject found: nothing (said, so that an erasure is known to be complete), and the frame caches whose
-    index cannot be read, so that nobody can tell whom they hold."""
+    index cannot be read, so that nobody can tell whom they hold. ``partial``: killed builds' files go too."""
     if not chosen:
-        print(f"no cache entry holds subject {subject!r}; the subjects the cache holds: {held}")
+        # a killed build's partial file records nobody: it may hold the subject, and is removed below
+        said = "no complete cache entry holds" if partial else "no cache entry holds"
+        print(f"{said} subject {subject!r}; the subjects the cache holds: {held}"
+              + ("; the partial files below may" if partial else ""))
     elif len(named) > 1:  # erasing more is safe (the cache is rebuilt), but the user should know whom it meant
         print(f"subject {subject!r} names {len(named)} subjects here: {', '.join(named)} (give DATASET/ID for one)")
     for e in unknown:

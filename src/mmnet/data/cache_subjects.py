@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+from ..unicode_names import nfc
 from .cache_folder import CacheEntry
 from .subject_ids import names_subject
 
@@ -88,25 +89,32 @@ def entries_of_subject(root: Path, entries: list[CacheEntry], subject: str) -> t
     """The names of the entries holding a sample of ``subject``: frame caches whose index lists one, and per-clip
     optical-flow files named after one. Also the frame caches whose index cannot be read (a build in progress, a
     damaged entry): nobody can tell whom they hold."""
-    chosen, unknown = set(), []
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", subject)  # as flow_cache_path writes a sample id into a file name
-    if "/" in subject:
-        dataset, _, person = subject.partition("/")
-        flow_name = re.compile(rf"frames-[0-9a-f]+_{re.escape(re.sub(r'[^A-Za-z0-9._-]+', '_', dataset))}_"
-                               rf"{re.escape(re.sub(r'[^A-Za-z0-9._-]+', '_', person))}_.+-[0-9a-f]{{10}}\.npy")
-    else:
-        flow_name = re.compile(rf"frames-[0-9a-f]+_[A-Za-z0-9.-]+_{re.escape(safe)}_.+-[0-9a-f]{{10}}\.npy")
+    from ..preprocess.flow import FLOW_METHODS, flow_cache_path, flow_file_text
+
+    subject = nfc(subject)  # typed decomposed (a Mac's shell completion): ids are written composed
+    chosen, unknown, flow_keys = set(), [], []
     for e in entries:
-        name = e.name.replace("\\", "/")
-        if re.fullmatch(r"frames-[0-9a-f]+", name):
+        if re.fullmatch(r"frames-[0-9a-f]+", e.name.replace("\\", "/")):
             samples = entry_samples(root, e)
             if samples is None:
                 unknown.append(e)
-            elif any(_matches(s, subject) for s in samples):
+            elif own := [s for s in samples if _matches(s, subject)]:
                 chosen.add(e.name)
-        elif re.match(r"(?:flow/)?flow-v\d+-\w+/", name):
+                flow_keys += [f"{e.name}/{s}" for s in own]  # the key each sample's flow file is named after
+    # each listed sample's flow file by the very function that names it, whatever characters its id holds (a run
+    # of them becomes one '_': 'Zoé/' is 'Zo_'); the method is not part of the file's name
+    flow_files = {flow_cache_path(root, key, FLOW_METHODS[0]).name for key in flow_keys}
+    # a flow file whose frame cache is gone: found by its name, the subject written as the flow file writes it
+    dataset, _, person = subject.rpartition("/")
+    written = flow_file_text(f"/{person}/")
+    flow_name = re.compile(rf"frames-[0-9a-f]+_{re.escape(flow_file_text(dataset)) if dataset else '[A-Za-z0-9.-]+'}"
+                           rf"{re.escape(written)}.+-[0-9a-f]{{10}}\.npy")
+    for e in entries:
+        name = e.name.replace("\\", "/")
+        if re.match(r"(?:flow/)?flow-v\d+-\w+/", name):
             file = name.rsplit("/", 1)[-1]
             parsed = _FLOW_FILE.fullmatch(file)
-            if flow_name.fullmatch(file) or (parsed and names_subject(parsed["dataset"], parsed["subject"], subject)):
+            if file in flow_files or flow_name.fullmatch(file) or (
+                    parsed and names_subject(parsed["dataset"], parsed["subject"], subject)):
                 chosen.add(e.name)
     return chosen, unknown

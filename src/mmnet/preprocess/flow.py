@@ -33,7 +33,7 @@ from ..private_files import keep_private, make_private_folder
 from ..utils import atomic_write_bytes
 
 __all__ = ["FLOW_METHODS", "FLOW_SCALE", "FLOW_VERSION", "compute_flow", "flow_calculator", "cached_flow",
-           "flow_cache_path"]
+           "flow_cache_path", "flow_file_text"]
 
 FLOW_METHODS = ("tvl1", "dis", "farneback")
 #: Pixels of displacement per unit of the returned field.
@@ -104,10 +104,16 @@ def compute_flow(onset: np.ndarray, apex: np.ndarray, method: str = "tvl1") -> n
     return np.ascontiguousarray(np.concatenate([uv, mag], axis=0), dtype=np.float32)
 
 
+def flow_file_text(text: str) -> str:
+    """``text`` as a flow file's name writes it: each run of characters other than ASCII letters, digits, '.', '_'
+    and '-' (a '/', an 'é') becomes one '_'. ``mmnet cache prune --subject`` finds a subject's files by it."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+
+
 def flow_cache_path(cache_dir: str | Path, key: str, method: str) -> Path:
     """File that ``cached_flow`` uses for ``key``: readable name + a hash (keys may hold '/')."""
     verify_choice("flow method", method, FLOW_METHODS)
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._")[:80] or "flow"
+    readable = flow_file_text(key).strip("._")[:80] or "flow"
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
     return Path(cache_dir) / f"flow-v{FLOW_VERSION}-{method}" / f"{readable}-{digest}.npy"
 
