@@ -55,11 +55,12 @@ def _perturb_bn(model: MMNet, seed: int = 0) -> None:
 
 def _onnx_call(model: MMNet, prep, onset: np.ndarray, apex: np.ndarray, threads: int, stack: contextlib.ExitStack):
     """Export to a temporary file and return a callable running it in onnxruntime (ImportError if absent)."""
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # else its import writes a device id under ~/.cache
-    import onnxruntime as ort
     from PIL import Image
 
     from mmnet.infer import export_onnx
+    from mmnet.infer.export import _onnxruntime
+
+    ort = _onnxruntime()  # the export check's import: telemetry off first (else a device id under ~/.cache)
 
     tmp = stack.enter_context(tempfile.TemporaryDirectory())
     path = export_onnx(model, Path(tmp) / "mmnet.onnx")

@@ -32,3 +32,10 @@ def test_the_reason_usage_writes_is_read_back_whatever_the_label():
     assert scheme_exclusions([("a", reason), ("b", "frame 3 cannot be read")]) == (
         [("b", "frame 3 cannot be read")],
         {"scheme": "casme2-objective", "what": "objective class", "counts": {"it's 6": 1}})
+
+
+def test_a_label_maps_name_with_spaces_is_read_back_whole():
+    # a label map's scheme is its text, as the docs write it: with spaces after the commas
+    scheme = "happiness=positive, disgust=negative, others=-"
+    reason = scheme_left_out("label", "fear", scheme)
+    assert scheme_exclusions([("a", reason)]) == ([], {"scheme": scheme, "what": "label", "counts": {"fear": 1}})

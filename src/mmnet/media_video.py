@@ -33,7 +33,8 @@ _NO_DECODER = ("Cannot decode video '{path}': no video decoder is installed. Ins
 
 @dataclass(frozen=True)
 class VideoFrame:
-    """One decoded video frame: its index (from 0, in decode order), time in seconds, RGB image."""
+    """One decoded video frame: its number (from 0; by its time where frames were lost or a camera dropped them,
+    so numbers may be missing), time in seconds, RGB image."""
 
     index: int
     time: float

@@ -36,7 +36,7 @@ from .sample import Sample
 from .schemes import LabelScheme
 
 __all__ = ["Usage", "plan_usage", "describe_problems", "describe_samples", "compact_reason", "classes_left",
-           "emptied_classes", "scheme_left_out", "NEAREST_FIXES"]
+           "emptied_classes", "scheme_left_out", "SCHEME_LEFT_OUT", "NEAREST_FIXES"]
 
 #: Issues that ``data.on_bad_sample=nearest`` resolves (the nearest frame on disk is used).
 NEAREST_FIXES = frozenset({"onset_not_on_disk", "apex_not_on_disk"})
@@ -132,8 +132,13 @@ def plan_usage(load: DatasetLoad, scheme: LabelScheme, on_bad_sample: str) -> Us
 
 def scheme_left_out(what: str, key: str, scheme: str) -> str:
     """skipped.csv's reason for a sample whose label the scheme leaves out on purpose (mmnet.report.left_out reads
-    it back, to count these apart from the data's problems)."""
+    it back with ``SCHEME_LEFT_OUT``, to count these apart from the data's problems)."""
     return f"{what} {key!r} is not used by scheme {scheme}"
+
+
+#: ``scheme_left_out``'s reason read back; the scheme is the rest of the line (a label map's name holds spaces)
+SCHEME_LEFT_OUT = re.compile(r"(?P<what>label|objective class) (?P<value>'[^']*'|\"[^\"]*\") is not used by scheme "
+                             r"(?P<scheme>.+)")
 
 
 def _nearest_no_motion(sample: Sample) -> str:

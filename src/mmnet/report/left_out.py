@@ -5,12 +5,10 @@ is not used by scheme casme2-5class"), counted per label for report.md and repor
 from __future__ import annotations
 
 import ast
-import re
+
+from ..data.usage import SCHEME_LEFT_OUT
 
 __all__ = ["scheme_exclusions", "exclusions_text"]
-
-_BY_SCHEME = re.compile(r"(?P<what>label|objective class) (?P<value>'[^']*'|\"[^\"]*\") is not used by scheme "
-                        r"(?P<scheme>\S+)")
 
 
 def scheme_exclusions(rows) -> tuple[list[tuple[str, str]], dict]:
@@ -18,7 +16,7 @@ def scheme_exclusions(rows) -> tuple[list[tuple[str, str]], dict]:
     out, ``{"scheme": name, "what": "label", "counts": {label: n}}`` (most first), {} when none."""
     problems, counts, scheme, what = [], {}, None, None
     for sample_id, reason in rows:
-        m = _BY_SCHEME.fullmatch(str(reason))
+        m = SCHEME_LEFT_OUT.fullmatch(str(reason))
         if m is None:
             problems.append((sample_id, reason))
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: A change of the crop's mean brightness by more than this fraction, held on both sides for a second, is a step:
+#: A change of the crop's mean brightness by more than this fraction, held on both sides for two seconds, is a step:
 #: an expression, a blink or speech changes it by a percent or two, and for less than that.
 STEP = 0.05
 #: The spread (RMS) of the brightness around its half-second moving average, as a fraction, over which a stretch of

@@ -242,10 +242,12 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig, types: Sequence[str
     out = sorted((Interval(int(numbers[lo]), int(numbers[peak]), int(numbers[hi]), scale, score=float(score))
                   for scale, found in chosen.items() for lo, peak, hi, score in found), key=lambda i: (i.onset, i.type))
     # said with the result (SpotResult.notes): what the whole-recording threshold cannot tell by itself
-    warnings = ([frozen_note(numbers, frozen, fps)] if frozen else []) + [
-        large_motion_note(s, d["smoothed"], d["large"][0], d["threshold"], d.pop("large")[1], out, numbers,
-                          curves.seconds)
-        for s, d in details.items() if "large" in d]
+    warnings = [frozen_note(numbers, frozen, fps)] if frozen else []
+    for s, d in details.items():
+        if "large" in d:
+            large, without = d.pop("large")  # the stretches set apart and the threshold without them
+            warnings.append(large_motion_note(s, d["smoothed"], large, d["threshold"], without, out, numbers,
+                                              curves.seconds))
     if warnings and details:
         next(iter(details.values()))["warnings"] = warnings
     return out, details
