@@ -86,12 +86,10 @@ def test_a_variable_frame_rate_is_no_dropped_frames(tmp_path, times_ms):
     assert not any("dropped" in n for n in stream.notes)
 
 
-@pytest.mark.parametrize("dropped, said", [(range(1, 11), "frames 1-10"), (range(117, 118), "frame 117")])
-def test_frames_dropped_next_to_the_recordings_ends_are_found_too(tmp_path, dropped, said):
-    # a camera drops frames in its first second too; the first step and the last counted one have a single
-    # step on one side only (frame 119's time, the last, is not read: a stream-copy cut stamps it late)
-    kept = [i for i in range(FRAMES) if i not in dropped]
+def test_frames_dropped_after_the_first_frame_are_found_too(tmp_path):
+    # a camera drops frames in its first second too: the first step has a single step on one side only
+    kept = [i for i in range(FRAMES) if i not in range(1, 11)]
     stream = stream_video(_mp4(tmp_path / "edge.mp4", kept))
     assert [f.index for f in stream] == kept
     (note,) = stream.notes
-    assert f"{said} " in note and "the camera dropped" in note
+    assert "frames 1-10 are not in the file" in note and "the camera dropped" in note

@@ -263,7 +263,8 @@ def test_the_page_works_from_the_keyboard(page, tmp_path):
     assert page.evaluate("[...document.querySelectorAll('#timeline rect.interval')].map((band) =>"
                          " [band.tabIndex, band.getAttribute('aria-hidden')])") == [[-1, "true"], [-1, "true"]]
     assert page.get_attribute("#timeline", "role") == "img"
-    assert page.get_attribute("#timeline", "aria-label") == "Motion over time; 2 intervals, listed in the table below"
+    label = page.get_attribute("#timeline", "aria-label")  # then the curves and thresholds in words
+    assert label.startswith("Motion over time; 2 intervals, listed in the table below; ") and "threshold" in label
     buttons.nth(0).focus()
     page.keyboard.press("Tab")  # to the second interval's button
     assert page.evaluate("document.activeElement.textContent") == "Interval 2"

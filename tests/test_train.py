@@ -158,7 +158,7 @@ def _without_timings(obj):
     if isinstance(obj, dict):
         # "reproduce" names the run folder in its command, as "run" does
         return {k: _without_timings(v) for k, v in obj.items()
-                if k not in ("seconds", "started_at", "run", "reproduce")}
+                if k not in ("seconds", "started_at", "run", "reproduce", "wall_time")}
     if isinstance(obj, list):
         return [_without_timings(v) for v in obj]
     return obj

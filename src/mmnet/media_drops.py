@@ -63,9 +63,9 @@ def _scan(av, name: str, _size: int, _changed: int, index: int, rate: float, mos
     gaps = np.flatnonzero(steps > 1)
     if not gaps.size or (steps < 1).any() or steps.max() - 1 > most_seconds * rate:
         return ()
-    # the steps before and after each step; the recording's ends count as single steps (a camera drops frames in
-    # its first second too)
-    single = np.concatenate([[True], steps == 1, [True]])
+    # the steps before and after each step; the recording's start counts as a single step (a camera drops frames in
+    # its first second too), its end does not: late times there are a cut's (a stream copy stamps its end late)
+    single = np.concatenate([[True], steps == 1, [False]])
     if not (single[gaps] & single[gaps + 2]).all():
         return ()  # several steps of whole frames in a row: a lower rate for a while, not frames dropped
     return tuple((int(numbers[i]) + 1, int(numbers[i + 1]) - 1) for i in gaps)

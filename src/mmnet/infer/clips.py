@@ -94,6 +94,7 @@ class Clip:
     decoded: int | None = field(default=None, repr=False)
     prepared: dict | None = field(default=None, repr=False)  # a folder mmnet prepare wrote: its crops' settings
     prepared_record: dict = field(default_factory=dict, repr=False)  # ... and its record (warnings, face_watch)
+    prepared_origin: tuple[int, str | None] = field(default=(1, None), repr=False)  # ... its format, mmnet version
 
     @property
     def pair(self) -> bool:
@@ -311,9 +312,9 @@ def load_clip(source: str | Path, apex_image: str | Path | None = None) -> Clip:
                     else f"holds no numbered frame image (e.g. img1.jpg; {', '.join(IMAGE_SUFFIXES)})")
             raise DataError(f"Clip folder '{src}' {what}.")
         depth = unscaled_depth_warning(path for _, path in frames)  # 12-bit data in 16-bit files: near-black
-        settings, record = read_marker(src)  # read once: the prediction's checks and notes take it from the Clip
+        settings, record, origin = read_marker(src)  # read once: the prediction's checks and notes take it from here
         return Clip(source=str(src), kind="folder", _paths=dict(frames), prepared=settings, prepared_record=record,
-                    notes=[depth] if depth else [])
+                    prepared_origin=origin, notes=[depth] if depth else [])
     if is_video(src):
         stream = stream_video(src)
         try:

@@ -8,12 +8,11 @@ made with other settings than the model's training crops place the face elsewher
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from ..errors import DataError, PreprocessError
 from ..media import PREPARED_MARKER
 from ..preprocess.face_watch import FACE_WATCH, MOVED_SHIFT, SPAN_KINDS
-from ..preprocess.marker import MARKER_FORMAT, marker_origin
+from ..preprocess.marker import MARKER_FORMAT
 from .alignment import TrainingAlignment
 from .clips import CHOOSE_FACE_FRAMES, FOLLOW_FACE
 
@@ -145,7 +144,7 @@ def prepared_notes(clip, onset: int, apex: int) -> list[str]:
 def _newer_marker(clip) -> list[str]:
     if clip.prepared is None or clip.kind != "folder" or clip.transform is not None:  # not prepare's, or aligned
         return []
-    fmt, version = marker_origin(Path(clip.source))
+    fmt, version = clip.prepared_origin  # read with the clip's marker
     if fmt <= MARKER_FORMAT:
         return []
     return [f"prepared by a newer mmnet ({version or 'version not recorded'}; its {PREPARED_MARKER} is of format "

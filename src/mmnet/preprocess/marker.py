@@ -65,18 +65,21 @@ def _read(folder: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def read_marker(folder: Path) -> tuple[dict | None, dict]:
-    """``read_settings`` and ``read_record`` of ``folder``, from one read of its marker."""
+def read_marker(folder: Path) -> tuple[dict | None, dict, tuple[int, str | None]]:
+    """``read_settings``, ``read_record`` and ``marker_origin`` of ``folder``, from one read of its marker."""
     data = _read(folder) or {}
     settings, record = data.get("settings"), data.get("record")
     return ({**_EARLIER_DEFAULTS, **settings} if isinstance(settings, dict) else None,
-            record if isinstance(record, dict) else {})
+            record if isinstance(record, dict) else {}, _origin(data))
 
 
 def marker_origin(folder: Path) -> tuple[int, str | None]:
     """(the marker's format, the mmnet version that prepared the clip) of ``folder``: (1, None) for a marker of an
     mmnet before 0.2.0, which recorded neither, and for an unreadable one."""
-    data = _read(folder) or {}
+    return _origin(_read(folder) or {})
+
+
+def _origin(data: dict) -> tuple[int, str | None]:
     fmt, version = data.get("format", 1), data.get("mmnet_version")
     return (fmt if isinstance(fmt, int) and not isinstance(fmt, bool) else 1,
             version if isinstance(version, str) else None)

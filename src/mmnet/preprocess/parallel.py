@@ -120,7 +120,7 @@ def _died(processes: list, futures: dict, settled: set[int], labels: Mapping[int
     exited = [p for p in processes if p.exitcode not in (None, 0)]
     dead = [p for p in exited if p.exitcode != -signal.SIGTERM] or exited  # the others were ended by the pool
     unsettled = {labels[key] for key in futures.values() if key not in settled}
-    on = []
+    on, hows = [], set()
     for process in dead:
         try:
             label = (notes / f"worker-{process.pid}.task").read_text(encoding="utf-8")
@@ -128,7 +128,9 @@ def _died(processes: list, futures: dict, settled: set[int], labels: Mapping[int
             continue
         if label in unsettled:
             on.append(label)
-    how = ", ".join(sorted({_how(p.exitcode) for p in dead})) or "ended"
+            hows.add(_how(process.exitcode))
+    # how the worker on an unfinished clip died; the others may exit on their own once the pool is broken (255)
+    how = ", ".join(sorted(hows or {_how(p.exitcode) for p in dead})) or "ended"
     clips = f" while preparing {' or '.join(on)}" if on else ""
     return (f"a worker process died ({how}){clips}; the {len(settled)} clip(s) finished are kept. Rerun the same "
             "command to continue, with fewer --workers if memory ran out; "
