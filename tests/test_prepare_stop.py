@@ -92,7 +92,11 @@ def test_a_stop_ends_the_workers_keeps_the_finished_clips_and_the_rerun_does_the
     clips = 12
     root = _raw_casme2(tmp_path / "CASME2", clips)
     args = [sys.executable, "-m", "mmnet", "prepare", str(root), "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=group)
+    # a terminal's SIGHUP: under nohup (a test run left to finish on its own) the test would pass its ignored SIGHUP on,
+    # and mmnet keeps nohup's choice
+    hangup_as_a_terminal = (lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL)) if group else None
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=group,
+                            preexec_fn=hangup_as_a_terminal)
     try:
         deadline = time.monotonic() + 300  # a loaded machine may take long to import and start
         while not _clips_written(root) and proc.poll() is None and time.monotonic() < deadline:
