@@ -9,6 +9,8 @@ from a source checkout ``pip install -e ".[serve]"``).
     upload_root.py the upload folder; those of killed servers (and old stale uploads) removed at start
     schema.py      what /openapi.json says it answers: error bodies, answer models, media types
     docs.py        /docs and /redoc from files on this computer
+    form_check.py  the upload endpoints' form fields, read off their routes; settings in the URL, unknown or
+                   repeated fields and several files refused
     uploads.py     uploads: size limit, recognised by decoding, zip checks, per-job folders
     limits.py      the request-size limit (ASGI middleware)
     jobs.py        jobs off the request thread: bounded pools (503 when full), results with a time-out

@@ -44,6 +44,7 @@ from .answers import ApiError, InternalErrors, error_response, install_error_han
 from .codes import code_of
 from .cors import Cors
 from .docs import add_docs
+from .form_check import check_form
 from .freed_memory import release_freed_memory
 from .host_check import HostCheck
 from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, JobStore, Pool
@@ -79,8 +80,6 @@ PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' b
 KEEPALIVE_S = 15.0
 # Results describe faces (pictures of them included): no browser or proxy may keep a copy on its disk
 NO_STORE = {"Cache-Control": "no-store"}
-# the form fields of the upload endpoints, beside the file: a query parameter of that name is refused saying so
-_FORM_FIELDS = {"clip": ("onset", "apex"), "recording": ("fps",)}
 
 
 def create_app(predictor, *, model_info: dict | None = None, settings: ServeSettings | None = None,
@@ -202,28 +201,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     async def _receive(request: Request, file: UploadFile, kind: str, default_name: str) -> tuple[Job, object]:
         """Save and check an upload into a fresh folder; its job (not yet started) and the Upload."""
-        # settings sent in the URL are not read (FastAPI binds form fields only): refused, not silently ignored
-        if request.query_params:
-            name, fields = next(iter(request.query_params)), _FORM_FIELDS[kind]
-            said = (f"send it as a form field (curl: -F {name}=VALUE)" if name in fields else
-                    f"it is no setting of this endpoint, whose settings are the form fields {', '.join(fields)}")
-            raise UploadError(f"This endpoint reads its settings from form fields, not from the URL's query "
-                              f"('?{name}=...'): {said}.", 422, "field_invalid", field=name)
-        form = await request.form()  # the form FastAPI parsed (cached): it binds the fields it knows, the last of each
-        allowed = ("file", *_FORM_FIELDS[kind])
-        for name in dict.fromkeys(form.keys()):  # a misspelt or repeated field refused, not a result without it
-            if name not in allowed:
-                near = next((f for f in allowed if f.lower() == name.lower()), None)
-                said = f"did you mean '{near}'?" if near else f"its form fields are {', '.join(allowed)}"
-                raise UploadError(f"The form field '{name}' is not read by this endpoint: {said}", 422,
-                                  "field_invalid", field=name)
-            if name != "file" and len(form.getlist(name)) > 1:
-                raise UploadError(f"The form field '{name}' was sent {len(form.getlist(name))} times; send it once.",
-                                  422, "field_invalid", field=name)
-        sent = form.getlist("file")
-        if len(sent) > 1:
-            raise UploadError(f"{len(sent)} files were sent in the form field 'file'; send one file per request "
-                              "(one request for each clip or recording).", 400, "bad_request", field="file")
+        await check_form(request)  # settings in the URL, unknown or repeated fields, several files: refused
         folder = store.new_folder()
         job = Job(kind, display_name(file.filename, default_name), folder, settings.job_timeout_s)
         try:
