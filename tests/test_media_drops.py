@@ -83,7 +83,7 @@ def test_a_variable_frame_rate_is_no_dropped_frames(tmp_path, times_ms):
     path = vfr_video(tmp_path / "vfr.mkv", times_ms, _images(FRAMES))
     stream = stream_video(path)
     assert [f.index for f in stream] == list(range(FRAMES))
-    assert not any("dropped" in n for n in stream.notes)
+    assert not any("dropped" in n for n in stream.notes)  # nor a note on drops not looked for: the rate varies
 
 
 def test_frames_dropped_after_the_first_frame_are_found_too(tmp_path):
@@ -93,3 +93,55 @@ def test_frames_dropped_after_the_first_frame_are_found_too(tmp_path):
     assert [f.index for f in stream] == kept
     (note,) = stream.notes
     assert "frames 1-10 are not in the file" in note and "the camera dropped" in note
+
+
+@pytest.mark.parametrize("times_ms, said", [
+    # frames 40-44 dropped, then frames 80 and 82: two steps of whole frames in a row
+    ([round(i * 1000 / RATE) for i in _kept() if i not in (80, 82)],
+     "frame 75 (at 2.70 s) comes 2 frames after the one before it, and frame 76 2 frames after it (steps of whole "
+     "frames in a row"),
+    # frames 40-44 dropped, and frame 90's time 13 ms late (0.39 of a frame)
+    ([round(i * 1000 / RATE) + 13 * (i == 90) for i in _kept()],
+     "frame 85 (at 3.01 s) is 0.39 of a frame off the grid of whole frames from the first"),
+], ids=["two steps in a row", "a time off the grid"])
+def test_a_file_in_which_dropped_frames_are_not_looked_for_says_so(tmp_path, times_ms, said):
+    """One frame time anywhere that a constant-rate recording with frames dropped does not give turns the search for
+    dropped frames off for the whole file: its frames are numbered as read, as before, and a note now says so, naming
+    that frame, what the numbers mean and how to re-encode."""
+    path = vfr_video(tmp_path / "off.mkv", times_ms, _images(len(times_ms)))
+    stream = stream_video(path)
+    assert [f.index for f in stream] == list(range(len(times_ms)))
+    (note,) = stream.notes
+    assert note.startswith("dropped frames were not looked for in this file, though its frame times skip a frame")
+    assert said in note and "unlike a recording at a constant 30 fps from which the camera dropped frames" in note
+    assert "frames are numbered as read" in note and "ffmpeg -i in.mp4 -vf fps=30 out.mp4" in note
+
+
+def test_the_note_on_dropped_frames_not_looked_for_reaches_the_spotters_notes(tmp_path):
+    from mmnet.spotting.config import spot_config
+    from mmnet.spotting.flow_spotter import extract_motion, open_recording
+
+    # an MP4: its average rate (113 frames / 4 s) is below the 30 fps recorded, which the note names all the same
+    kept = [i for i in _kept() if i not in (80, 82)]
+    frames, fps, _ = open_recording(_mp4(tmp_path / "off.mp4", kept))
+    curves = extract_motion(frames, fps, spot_config("casme2", ["face.mode=none"]), source="off.mp4")
+    assert list(curves.numbers) == list(range(len(kept))) and curves.missing == []
+    said = " ".join(curves.notes)
+    assert "off.mp4: dropped frames were not looked for in this file" in said and "frame 75 (at 2.70 s)" in said
+    assert "constant 30 fps" in said and "fps=30 out.mp4" in said
+
+
+def test_opencv_says_it_cannot_find_dropped_frames(tmp_path, monkeypatch):
+    """Without PyAV, OpenCV numbers frames as they come: frames a camera dropped go unfound, and a note says so."""
+    import sys
+
+    pytest.importorskip("cv2")
+    kept = _kept()
+    path = vfr_video(tmp_path / "drop.mkv", [round(i * 1000 / RATE) for i in kept], _images(len(kept)))
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    stream = stream_video(path)
+    assert [f.index for f in stream] == list(range(len(kept)))
+    (note,) = stream.notes
+    assert note.startswith("the video is read with OpenCV (PyAV is not installed), which cannot tell frames a camera "
+                           "dropped while recording: its frames are numbered as read")
+    assert "install PyAV with pip install" in note and '.[video]"' in note

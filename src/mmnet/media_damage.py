@@ -1,9 +1,14 @@
-"""What mmnet says about a video file damaged on the way (a cut copy, lost data, joined recordings): the notes
-that the decoder (``media_video``) and the spotter (``spotting.flow_spotter``) share, worded once."""
+"""What mmnet says about a video file damaged on the way (a cut copy, lost data, joined recordings) or missing frames
+a camera dropped (found, or not looked for): the notes that the decoder (``media_video``) and the spotter
+(``spotting.flow_spotter``) share, worded once."""
 
 from __future__ import annotations
 
-__all__ = ["TRUNCATED", "dropped_note", "ends_damaged", "jump_note", "lost_note"]
+from fractions import Fraction
+
+from .errors import install_hint
+
+__all__ = ["TRUNCATED", "dropped_note", "ends_damaged", "jump_note", "lost_note", "no_drops_found", "unsought_note"]
 
 #: The end of the note on a video that decoded short of its declared frames (``media_video``'s and ``flow_spotter``'s).
 TRUNCATED = "the file may be truncated; re-encode or copy it again"
@@ -49,3 +54,28 @@ def dropped_note(runs: list[tuple[int, int]], rate: float | None) -> str:
     return (f"{_runs(runs)} {'are' if count > 1 else 'is'} not in the file ({count} frame{'s' * (count > 1)} the "
             f"camera dropped while recording at {rate:.4g} fps: the frame times skip them): they are missing frames, "
             "and the frames after them keep their numbers")
+
+
+#: What frames numbered as read mean for a video from which a camera may have dropped frames (``unsought_note``,
+#: ``no_drops_found``).
+_AS_READ = ("its frames are numbered as read (from 0 in decode order), so if the camera dropped frames while "
+            "recording, every frame after a drop, and the intervals' frame numbers with it, is numbered lower than its "
+            "time gives by the frames dropped before it (the seconds reported are the frames' own times)")
+
+
+def unsought_note(frame: int, seconds: float, why: str, rate: float) -> str:
+    """The note on a video whose frame times skip a frame or more, in which dropped frames were not looked for
+    (``media_drops.drops_unsought``): frame ``frame``, at ``seconds``, rules them out for the whole file (``why``)."""
+    fps = Fraction(rate).limit_denominator(1001)  # 30000/1001 for 29.97 fps, as ffmpeg takes it
+    return (f"dropped frames were not looked for in this file, though its frame times skip a frame or more: frame "
+            f"{frame} (at {seconds:.2f} s) {why}, unlike a recording at a constant {rate:.4g} fps from which the "
+            f"camera dropped frames; {_AS_READ}; to number frames by their times, re-encode it at a constant rate, "
+            f"which repeats the frame before each gap (e.g. ffmpeg -i in.mp4 -vf fps={fps} out.mp4), and spot that, "
+            "or check the camera's log for the frames it dropped")
+
+
+def no_drops_found() -> str:
+    """The note on a video file read by OpenCV (``media_video``, without PyAV): it numbers frames as they come, so
+    frames a camera dropped (found from the packets' times with PyAV, ``media_drops``) go unfound."""
+    return ("the video is read with OpenCV (PyAV is not installed), which cannot tell frames a camera dropped while "
+            f"recording: {_AS_READ}; to find dropped frames, install PyAV with {install_hint('video')}")

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, install_hint
-from .media_damage import dropped_note, ends_damaged, jump_note, lost_note
-from .media_drops import dropped_runs
+from .media_damage import dropped_note, ends_damaged, jump_note, lost_note, no_drops_found
+from .media_drops import dropped_runs, drops_unsought
 from .media_libav import errors_said, forget_uncaptured, libav_lines, says_damage
 
 __all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
@@ -174,7 +174,10 @@ def _stream_pyav(av, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
             notes.append(ends_damaged(expected, video_header(path)[1], error))
         skipped = [run for run in lost if run in drops]  # the camera's, found from the times before decoding
         damage = lost_note([run for run in lost if run not in drops], dropped)
-        notes += [n for n in (dropped_note(skipped, rate), damage) if n]
+        # said where drops were not looked for; a damaged file's frames are numbered by their times already
+        seek = timed and rate and not (damaged or drops)
+        unsought = drops_unsought(av, path, stream, rate, MAX_LOST_SECONDS) if seek else ""
+        notes += [n for n in (dropped_note(skipped, rate), damage, unsought) if n]
 
 
 def _decode_errors(av) -> tuple[type[Exception], ...]:
@@ -324,7 +327,7 @@ def _stream_cv2(cv2, path: Path, notes: list[str]) -> Iterator[VideoFrame]:
         rate, why = _cv2_rate(cv2, path, capture.get(cv2.CAP_PROP_FPS))
         sar = (capture.get(cv2.CAP_PROP_SAR_NUM), capture.get(cv2.CAP_PROP_SAR_DEN))
         size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        notes += [n for n in [why, pixel_note(sar[0] / sar[1] if sar[1] > 0 else None, *size)] if n]
+        notes += [n for n in [why, pixel_note(sar[0] / sar[1] if sar[1] > 0 else None, *size), no_drops_found()] if n]
         index, first = -1, None
         while True:
             ok, bgr = capture.read()
