@@ -40,7 +40,7 @@ def _settings(sample: Sample, newer: dict) -> dict | None:
         return None
     folder = sample.frames[0][1].parent
     settings, _, (fmt, version) = read_marker(folder)
-    if settings is not None and fmt > MARKER_FORMAT:
+    if fmt > MARKER_FORMAT:  # its settings may be laid out otherwise: said whatever they hold
         newer.setdefault((fmt, version), []).append(folder)
     if settings is None or not all(k in settings for k in _ALIGNMENT_KEYS):
         return None
