@@ -79,3 +79,30 @@ def test_predict_and_explain_note_crops_a_newer_mmnet_prepared(tmp_path):
          "record": RECORD}))
     (note,) = prepared_notes(load_clip(tmp_path), 1, 3)
     assert note.startswith(f"prepared by a newer mmnet (9.1.0; its {PREPARED_MARKER} is of format {MARKER_FORMAT + 1}")
+
+
+def test_training_on_clips_a_newer_mmnet_prepared_warns_once_for_the_run(tmp_path, caplog):
+    from mmnet.data.sample import Sample
+    from mmnet.train.alignment_record import clips_alignment
+
+    crop = {"size": [128, 128], "eye_y": 0.38, "iod": 0.4, "landmarks": 68}
+    samples = []
+    for k in range(3):
+        folder = tmp_path / f"clip{k}"
+        folder.mkdir()
+        samples.append(Sample("casme2", "01", f"clip{k}", 1, 2, 3, "happiness", frames=((1, folder / "img1.jpg"),)))
+        write_marker(folder, crop, RECORD)
+    with caplog.at_level("WARNING", logger="mmnet.train"):
+        clips_alignment(samples)
+    assert "newer mmnet" not in caplog.text  # this mmnet's markers: nothing said
+    for k in (1, 2):
+        (tmp_path / f"clip{k}" / PREPARED_MARKER).write_text(json.dumps(
+            {"written_by": "mmnet prepare", "format": MARKER_FORMAT + 1, "mmnet_version": "9.1.0", "settings": crop,
+             "record": RECORD}))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mmnet.train"):
+        clips_alignment(samples)
+    (said,) = [r.getMessage() for r in caplog.records if "newer mmnet" in r.getMessage()]  # once, not per clip
+    assert said.startswith(f"2 training clip(s) were prepared by a newer mmnet (9.1.0, format {MARKER_FORMAT + 1}; "
+                           f"this mmnet reads {PREPARED_MARKER} format {MARKER_FORMAT}), e.g. '{tmp_path / 'clip1'}'")
+    assert "Upgrade mmnet" in said and "mmnet prepare ROOT --force" in said

@@ -45,6 +45,7 @@ def _raw_casme2(root):
     save_frames(two, {"img15.jpg": np.hstack([face_frame(), face_frame(scale=0.9)]),
                       "img16.jpg": np.hstack([face_frame(), face_frame(scale=0.9)])})
     (raw / "sub01" / "EP02_01f" / "Thumbs.db").write_bytes(b"junk")
+    (raw / "sub01" / "EP02_01f" / "notes.txt").write_text("junk")
     dup = raw / "sub05" / "EP09_05f"
     _clip(dup, (69, 70))
     (dup / "img070.jpg").write_bytes((dup / "img70.jpg").read_bytes())  # two files for frame 70
@@ -62,7 +63,9 @@ def test_casme2_raw_to_cropped_layout_with_failures_listed(tmp_path):
     assert status["sub02/EP01_2"].reason == "no_face"
     assert status["sub02/EP09f"].reason == "corrupt_frame" and "img6.jpg" in status["sub02/EP09f"].message
     assert any(w.startswith("several_faces") for w in status["sub04/EP07_01"].warnings)
-    assert any("Thumbs.db" in w for w in status["sub01/EP02_01f"].warnings)
+    assert any("notes.txt" in w for w in status["sub01/EP02_01f"].warnings)
+    assert not any("Thumbs.db" in w for w in status["sub01/EP02_01f"].warnings)  # a desktop's: one note for the run
+    assert summary.notes[0].startswith("desktop_files: 1 hidden") and "Thumbs.db'" in summary.notes[0]
 
     cropped = root / "Cropped"
     clip = cropped / "sub01" / "EP02_01f"

@@ -148,3 +148,39 @@ def test_uncropped_frames_and_a_label_control_are_said():
     assert raw["summary"].endswith("Control run: the labels were shuffled across samples before training (expect "
                                    "chance).")
     assert "labels" not in recipe({}, {})
+
+
+def _gpu_run(tmp_path, tf32, env_device: str, fold_device: str) -> Path:
+    """A run folder whose config sets train.tf32 and whose env.json and done.json record the devices (and, on a GPU,
+    the TF32 flags) as a run writes them."""
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), lambda seed, e, s: s["class_index"], epochs=2)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["train"]["tf32"] = tf32
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    flags = {"cudnn_allow_tf32": tf32 is not False, "cuda_matmul_allow_tf32": bool(tf32),
+             "float32_matmul_precision": "high" if tf32 else "highest"}
+    env = json.loads((run / "env.json").read_text())
+    env.update(device=env_device, **({"tf32": flags} if env_device.startswith("cuda") else {}))
+    (run / "env.json").write_text(json.dumps(env))
+    for done_path in run.glob("seed-*/fold-*/done.json"):
+        done = json.loads(done_path.read_text())
+        done.update(device=fold_device, precision="fp32", **({"tf32": flags} if fold_device.startswith("cuda") else {}))
+        done_path.write_text(json.dumps(done))
+    return run
+
+
+@pytest.mark.parametrize(("tf32", "env_device", "fold_device", "said"), [
+    (False, "cuda:0 (NVIDIA H100 80GB HBM3)", "cuda:0 (NVIDIA H100 80GB HBM3)", True),
+    (False, "cpu", "cuda:0 (NVIDIA A100-SXM4-40GB)", True),  # folds under SLURM: the head node had no GPU
+    (False, "cpu", "cpu", False),  # TF32 does not apply on the CPU
+    (None, "cuda:0 (NVIDIA H100 80GB HBM3)", "cuda:0 (NVIDIA H100 80GB HBM3)", False),  # the authors' defaults
+])
+def test_strict_fp32_on_a_gpu_is_said_as_a_difference_from_the_authors(tmp_path, tf32, env_device, fold_device, said):
+    from mmnet.report.methods import STRICT_FP32
+
+    report = build_report(_gpu_run(tmp_path, tf32, env_device, fold_device))
+    md = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    clause = (f"trained in float32 with TF32 off on the GPU ({STRICT_FP32}), unlike the authors, who ran PyTorch's "
+              "defaults (TF32 in cuDNN's convolutions on NVIDIA Ampere and later GPUs)")
+    assert (clause in report["recipe"]["optimisation"]) is said
+    assert (clause in md) is said and "trained in float32" in md

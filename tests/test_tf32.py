@@ -60,3 +60,28 @@ def test_the_record_of_a_cuda_fold_has_the_flags_a_cpu_folds_none():
     assert tf32_record("cuda") == {"tf32": {"cudnn_allow_tf32": False, "cuda_matmul_allow_tf32": False,
                                             "float32_matmul_precision": "highest"}}
     assert tf32_record("cpu") == {}
+
+
+def test_a_run_whose_folds_train_elsewhere_records_what_the_config_asks_not_this_processs_flags(monkeypatch):
+    # Ray or SLURM (measure=False): the head node's flags are not what any fold trained with
+    from mmnet.train import env_record
+    from mmnet.train.env_record import numerics_record
+    from mmnet.train.prepare import environment
+
+    asked = {"train_tf32": False, "meaning": "strict fp32: TF32 off in cuDNN's convolutions and CUDA's matrix products",
+             "flags_in_force": "each fold's done.json (tf32), set where the fold ran; on a GPU only"}
+    set_tf32(True)  # the head node's flags, unlike what train.tf32 asks
+    cfg = load_config(None, ["train.tf32=false"])
+    assert environment(cfg, "fingerprint", measure=False)["tf32"] == asked  # device auto: GPUs where the folds run
+    monkeypatch.setattr(torch.version, "cuda", "12.4")
+    monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 90100)
+    monkeypatch.setattr(env_record, "_nvidia_driver", lambda: "")
+    assert numerics_record("cuda", cfg.train)["tf32"] == asked  # a head node with a GPU of its own too
+    assert numerics_record("cuda")["tf32"]["cudnn_allow_tf32"] is True  # measured here: the flags in force
+    assert "tf32" not in numerics_record("cpu", load_config(None, ["train.device=cpu"]).train)
+
+    from mmnet.report.env_text import environment_lines
+
+    (line,) = environment_lines({"environment": {"tf32": asked}})
+    assert line == ("- tf32: train.tf32 false asked: strict fp32: TF32 off in cuDNN's convolutions and CUDA's matrix "
+                    "products; the flags in force: each fold's done.json (tf32), set where the fold ran; on a GPU only")

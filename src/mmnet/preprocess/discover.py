@@ -16,7 +16,9 @@ frames by the number after ``img``). A clip folder that cannot be used (two file
 number, images without numbers) becomes a job with a ``problem``: that clip fails, the others go on.
 Clip folders that ``mmnet prepare`` wrote itself (a single clip's ``CLIP_aligned`` beside its
 frames) are not clips. The output may not be the input, lie inside it or hold it: prepare would
-write among the raw frames, and --force would replace them.
+write among the raw frames, and --force would replace them. The files a desktop adds beside frames (macOS's
+AppleDouble '._NAME', '.DS_Store', Thumbs.db: ``mmnet.media.desktop_file``) are counted in one note for the run
+(``desktop_note``), as the dataset loaders count them, not warned of per clip like other files that are not frames.
 """
 
 from __future__ import annotations
@@ -28,12 +30,22 @@ from pathlib import Path
 
 from ..choices import PREPARE_LAYOUTS as LAYOUTS
 from ..errors import DataError, PreprocessError, verify_choice
-from ..media import FRAME_NAME, IMAGE_SUFFIXES, VIDEO_SUFFIXES, conversion_hint, is_image, is_video, list_frames
+from ..media import (
+    FRAME_NAME,
+    IMAGE_SUFFIXES,
+    VIDEO_SUFFIXES,
+    conversion_hint,
+    desktop_file,
+    is_image,
+    is_video,
+    list_frames,
+)
 from ..path_words import check_path
 from ..shell_words import shell_quote
 from .marker import is_prepared
 
-__all__ = ["LAYOUTS", "CASME2_RAW_DIRS", "CASME2_OUT_DIR", "SAMM_RAW_DIR", "SAMM_OUT_DIR", "ClipJob", "discover"]
+__all__ = ["LAYOUTS", "CASME2_RAW_DIRS", "CASME2_OUT_DIR", "SAMM_RAW_DIR", "SAMM_OUT_DIR", "ClipJob", "discover",
+           "IGNORED", "ignored_warning", "desktop_note"]
 
 CASME2_RAW_DIRS = ("CASME2_RAW_selected", "CASME2-RAW", "CASME2_RAW")
 CASME2_OUT_DIR = "Cropped"
@@ -55,6 +67,7 @@ class ClipJob:
         video_pattern: output name of video frame N.
         onset: frame number to estimate the alignment on; None = the first frame.
         ignored: files in the clip folder that are not frames (reported, not processed).
+        desktop: the files a desktop added in the clip folder (``media.desktop_file``), counted in ``desktop_note``.
         problem: why the clip folder cannot be used (found while listing it); the clip then fails.
         problem_reason: the failure reason code of ``problem``.
     """
@@ -66,6 +79,7 @@ class ClipJob:
     video_pattern: str = "reg_img{n}.jpg"
     onset: int | None = None
     ignored: tuple[str, ...] = ()
+    desktop: tuple[Path, ...] = ()
     problem: str | None = None
     problem_reason: str = "bad_folder"
     replace_unmarked: bool = False  # its output folder is an earlier mmnet's, without a marker: --force may redo it
@@ -90,7 +104,31 @@ def _clip_job(clip_id: str, out_dir: Path, folder: Path, number: re.Pattern, ren
                        f"({' '.join(IMAGE_SUFFIXES)}) numbered in their names, e.g. img12.jpg",
                        problem_reason="no_frames")
     return ClipJob(clip_id, out_dir, tuple((n, p, rename(n, p)) for n, p in frames), onset=onset,
-                   ignored=tuple(ignored))
+                   ignored=tuple(n for n in ignored if not desktop_file(n)),
+                   desktop=tuple(folder / n for n in ignored if desktop_file(n)))
+
+
+#: How the warning on a clip's files that are not frames begins (``ignored_warning``).
+IGNORED = "ignored "
+
+
+def ignored_warning(job: ClipJob) -> list[str]:
+    """The clip's warning on the files in its folder that are not frames, desktop files left out ([] if none)."""
+    if not job.ignored:
+        return []
+    return [f"{IGNORED}{len(job.ignored)} file(s) that are not numbered frames: "
+            + ", ".join(job.ignored[:5]) + (" ..." if len(job.ignored) > 5 else "")]
+
+
+def desktop_note(jobs: list[ClipJob]) -> list[str]:
+    """One note for the run on the desktop files beside the clips' frames, with their count and one's path ([] if
+    none): a Mac's copy holds an AppleDouble '._NAME' beside every frame, too common to warn of per clip."""
+    found = [job.desktop for job in jobs if job.desktop]
+    if not found:
+        return []
+    return [f"desktop_files: {sum(map(len, found))} hidden or macOS/Windows metadata file(s) ignored ('.DS_Store', "
+            f"AppleDouble '._NAME' files, Thumbs.db, desktop.ini) in {len(found)} clip folder(s), e.g. "
+            f"'{found[0][0]}': harmless, never read as frames"]
 
 
 def _dataset_jobs(frames_root: Path, out_root: Path, subject_pattern: str, number: re.Pattern,

@@ -42,7 +42,7 @@ from ..media import (
 )
 from ..media_video import video_header
 from ..utils import atomic_write_text, check_writable, interrupts_held
-from .discover import LAYOUTS, ClipJob, discover
+from .discover import IGNORED, LAYOUTS, ClipJob, desktop_note, discover, ignored_warning
 from .exposure import dark_warning, depth_warning
 from .face import CropGeometry, FaceAligner, require_face_extra
 from .face_watch import FACE_WATCH, FaceWatch, long_video_warning, several_faces_warning
@@ -183,13 +183,6 @@ def _estimate(aligner: FaceAligner, image: np.ndarray, where: str):
         raise _ClipFailure("no_face", f"{exc} on the {where}") from None
 
 
-def _ignored_warning(job: ClipJob) -> list[str]:
-    if not job.ignored:
-        return []
-    return [f"ignored {len(job.ignored)} file(s) that are not numbered frames: "
-            + ", ".join(job.ignored[:5]) + (" ..." if len(job.ignored) > 5 else "")]
-
-
 def _earlier_records(summary_path: str | Path | None) -> dict[str, dict]:
     """Clip id -> record of the clips an earlier summary lists as prepared ({} without one)."""
     try:
@@ -201,11 +194,13 @@ def _earlier_records(summary_path: str | Path | None) -> dict[str, dict]:
 
 def _settled(job: ClipJob, state: FolderState, settings: dict, earlier: dict) -> ClipResult:
     """The result of a clip prepared before, with its record (the marker's, else an earlier summary's)."""
-    result = ClipResult(job.clip_id, "skipped", str(job.out_dir), warnings=_ignored_warning(job))
+    result = ClipResult(job.clip_id, "skipped", str(job.out_dir), warnings=ignored_warning(job))
     record = read_record(job.out_dir) or earlier
     result.n_frames, result.alignment = record.get("n_frames", 0), record.get("alignment")
     result.face_watch = record.get(FACE_WATCH)
-    result.warnings = list(dict.fromkeys(result.warnings + list(record.get("warnings", []))))
+    # the folder's files as listed now, not as recorded (an earlier mmnet's record names its desktop files too)
+    kept = [w for w in record.get("warnings", []) if not (isinstance(w, str) and w.startswith(IGNORED))]
+    result.warnings = list(dict.fromkeys(result.warnings + kept))
     if state is FolderState.DONE:
         result.message = "prepared before with the same settings (rerun with --force to redo it)"
     else:
@@ -218,7 +213,7 @@ def process_clip(job: ClipJob, aligner: FaceAligner, *, tmp_root: Path, settings
                  quality: int = 95) -> ClipResult:
     """Prepare one clip, replacing an output folder only if mmnet wrote it; never raises for a problem of
     the clip itself (it is in the result)."""
-    result = ClipResult(job.clip_id, "ok", str(job.out_dir), warnings=_ignored_warning(job))
+    result = ClipResult(job.clip_id, "ok", str(job.out_dir), warnings=ignored_warning(job))
     if job.problem:
         result.status, result.reason, result.message = "failed", job.problem_reason, job.problem
         return result
@@ -387,7 +382,7 @@ def prepare(source: str | Path, out: str | Path | None = None, *, layout: str = 
             pass
         # also after Ctrl-C: the records of the clips finished so far (their markers hold them too)
         summary = PrepareSummary(layout, str(source), str(out_root), [results[i] for i in sorted(results)],
-                                 interrupted=len(results) < len(jobs))
+                                 interrupted=len(results) < len(jobs), notes=desktop_note(jobs))
         if summary_path is not None:
             atomic_write_text(summary_path, json.dumps(summary.to_dict(), indent=1) + "\n")
     return summary

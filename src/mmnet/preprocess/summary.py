@@ -47,6 +47,7 @@ class PrepareSummary:
     out_root: str
     results: list[ClipResult]
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)  # of the run, not of one clip (discover.desktop_note)
 
     def by_status(self, status: str) -> list[ClipResult]:
         return [r for r in self.results if r.status == status]
@@ -58,7 +59,7 @@ class PrepareSummary:
     def to_dict(self) -> dict:
         counts = {s: len(self.by_status(s)) for s in STATUSES}
         return {"layout": self.layout, "source": self.source, "out_root": self.out_root, "counts": counts,
-                "interrupted": self.interrupted, "clips": [asdict(r) for r in self.results]}
+                "interrupted": self.interrupted, "notes": list(self.notes), "clips": [asdict(r) for r in self.results]}
 
     def format(self) -> str:
         """Human-readable summary: counts, then every failure, clip left with other settings and warning."""
@@ -83,6 +84,7 @@ class PrepareSummary:
         for r in self.results:
             for w in r.warnings:
                 lines.append(f"  warning {r.clip_id}: {w}")
+        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 

@@ -1,6 +1,6 @@
 """report.md's "Environment": env.json's values one a line, with its records summarised in words (the CPU
-calibration, the TF32 flags of a GPU run, the libraries' versions), and the run's wall time from its start to
-its last fold's end (``wall_time``; report.json's ``wall_time``)."""
+calibration, the TF32 flags of a GPU run or what train.tf32 asked of folds run elsewhere, the libraries' versions),
+and the run's wall time from its start to its last fold's end (``wall_time``; report.json's ``wall_time``)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,10 @@ def _calibration(cal: dict) -> str:
 
 
 def _tf32(flags: dict) -> str:
+    if "train_tf32" in flags:  # the folds trained elsewhere (Ray, SLURM): env.json holds what the config asked
+        setting = {None: "null", False: "false", True: "true"}.get(flags["train_tf32"], flags["train_tf32"])
+        return (f"train.tf32 {setting} asked: {flags.get('meaning', '?')}; the flags in force: "
+                f"{flags.get('flags_in_force', '?')}")
     said = {True: "allowed", False: "off"}
     return (f"cuDNN convolutions {said.get(flags.get('cudnn_allow_tf32'), '?')}, matrix products "
             f"{said.get(flags.get('cuda_matmul_allow_tf32'), '?')} (float32 matmul precision "

@@ -5,15 +5,20 @@ mmnet.train.tasks and mmnet.data.batches, so that a change there fails until the
 
 Each clause is built from the values the run used: ``augment.hflip=0`` drops the flip, another ``train.lr`` changes
 the rate and the rate the schedule ends at, ``data.jitter_fraction=0`` says the annotated frames are used as they
-are. A report of a run whose config.yaml lacks a key reads it as the built-in default.
+are. A report of a run whose config.yaml lacks a key reads it as the built-in default. A float32 run on a GPU
+with ``train.tf32=false`` (strict fp32) says so as a difference from the authors, who ran PyTorch's TF32 defaults;
+the device is the one env.json or a fold's done.json records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..config import ExperimentConfig, config_to_dict, flatten_config
 from ..model.config import IMAGENET_MEAN, IMAGENET_STD
 
-__all__ = ["recipe", "methods_lines", "OPTIMIZER", "SCHEDULER", "LOSS", "LAST_BATCH", "FOLD_SEED", "TESTING"]
+__all__ = ["recipe", "methods_lines", "OPTIMIZER", "SCHEDULER", "LOSS", "LAST_BATCH", "FOLD_SEED", "TESTING",
+           "STRICT_FP32"]
 
 #: The choices training makes whatever the config says (mmnet.train.loop.adamw, train_one_epoch, evaluate;
 #: mmnet.train.fold; mmnet.train.tasks.fold_seed)
@@ -23,6 +28,7 @@ LOSS = "unweighted cross-entropy (no class weights, no resampling)"
 LAST_BATCH = "the last, partial batch kept"
 FOLD_SEED = "the first 4 bytes of SHA-256 of '<seed>/<fold>', little-endian with the top bit cleared"
 TESTING = "exact annotated onset and apex frames, no test-time augmentation"
+STRICT_FP32 = "train.tf32=false: strict fp32 in cuDNN's convolutions and CUDA's matrix products"
 _MMNET = "mmnet.model.mmnet:MMNet"  # done.json's name of MMNet (protocol_text.MMNET_NETWORK)
 
 
@@ -103,10 +109,19 @@ def _optimisation(c: dict, precision: str) -> str:
             f"stopping; batches of {c['train.batch_size']} shuffled every epoch, {LAST_BATCH}; {LOSS}; {precision}")
 
 
-def _precision(c: dict, env: dict) -> str:
+def _on_cuda(env: dict, done: Sequence[dict]) -> bool:
+    """Whether env.json's device or a fold's done.json's is a GPU (folds under Ray or SLURM: env.json's is the
+    machine that started the run)."""
+    return any(str(record.get("device") or "").startswith("cuda") for record in (env, *done))
+
+
+def _precision(c: dict, env: dict, done: Sequence[dict] = ()) -> str:
     used = env.get("precision") or (c["train.precision"] if c["train.precision"] != "auto" else None)
     if used == "bf16":
         return "trained with bfloat16 autocast (the loss in float32)"
+    if used == "fp32" and c["train.tf32"] is False and _on_cuda(env, done):
+        return (f"trained in float32 with TF32 off on the GPU ({STRICT_FP32}), unlike the authors, who ran PyTorch's "
+                "defaults (TF32 in cuDNN's convolutions on NVIDIA Ampere and later GPUs)")
     if used == "fp32":
         return "trained in float32"
     return "trained in the precision train.precision=auto chose (not recorded)"
@@ -125,8 +140,9 @@ def _randomness(c: dict) -> str:
             "that number + 1")
 
 
-def recipe(config: dict, env: dict | None, network: dict | None = None) -> dict:
-    """report.json's ``recipe``: one clause per topic and ``summary``, the paragraph report.md shows."""
+def recipe(config: dict, env: dict | None, network: dict | None = None, done: Sequence[dict] = ()) -> dict:
+    """report.json's ``recipe``: one clause per topic and ``summary``, the paragraph report.md shows; ``done``: the
+    finished folds' done.json records (the devices they trained on)."""
     c, env = _values(config), env or {}
     frames = ""
     if isinstance(env.get("part_frames"), dict) and len(env["part_frames"]) == 1:  # a composite's: the Protocol line
@@ -134,7 +150,7 @@ def recipe(config: dict, env: dict | None, network: dict | None = None) -> dict:
         frames = f" (from {part.get('folder')}{', UNCROPPED full frames' if part.get('uncropped') else ''})"
     out = {"network": _network(network, c), "input": _input(c), "preprocessing": _preprocessing(c, frames),
            "temporal_jitter": _jitter(c), "augmentation": _augmentation(c),
-           "optimisation": _optimisation(c, _precision(c, env)), "testing": _testing(c),
+           "optimisation": _optimisation(c, _precision(c, env, done)), "testing": _testing(c),
            "randomness": _randomness(c)}
     if c["data.permute_labels"]:
         out["labels"] = "control run: the labels were shuffled across samples before training (expect chance)"

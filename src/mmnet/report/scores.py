@@ -362,7 +362,8 @@ def score_run(run: Run, selection: str | None,
     report["labels_digest"] = run.env.get("labels_digest")  # the labels: the frames digest does not cover them
     report["annotation_sha256"] = run.env.get("annotation_sha256")
     report["protocol"] = protocol_summary(run, status["folds_per_seed"])
-    report["recipe"] = recipe(run.config, run.env, report["protocol"]["network"])  # report.md's Methods summary
+    done = [f.done for folds in run.folds.values() for f in folds if f.done]  # the devices the folds trained on
+    report["recipe"] = recipe(run.config, run.env, report["protocol"]["network"], done)  # report.md's Methods summary
     report["data_issues"] = run.data_issues  # issues.csv: the data's warnings (the protocol ones in "issues")
     report["issues"] = data_issue_lines(run.data_issues) + list(run.issues)
     absent = [run.classes[c] for c in range(n_classes) if not (run.samples["class_index"] == c).any()]

@@ -4,6 +4,8 @@
 
 Clips aligned with different landmark models or crops are refused, naming them: a model trained on both has no one
 alignment to crop new footage with, and the difference between the two is learnt as if it were the expression's.
+Clips whose marker a newer mmnet wrote (a newer marker format) are warned about once for the run, as predict and
+explain note them for a clip: their settings may mean other crops than this mmnet's of the same names.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from ..data.sample import Sample
 from ..errors import DataError
 from ..infer.alignment import PREPARED
 from ..media import PREPARED_MARKER
-from ..preprocess.marker import read_settings
+from ..preprocess.marker import MARKER_FORMAT, read_marker
 
 __all__ = ["clips_alignment", "NOT_RECORDED", "SYNTHETIC", "NAMED"]
 
@@ -31,14 +33,32 @@ NAMED = 5  # clips named per alignment in a message
 _ALIGNMENT_KEYS = ("landmarks", "size", "eye_y", "iod")
 
 
-def _settings(sample: Sample) -> dict | None:
-    """The alignment settings ``mmnet prepare`` recorded with ``sample``'s frames, or None (no marker there)."""
+def _settings(sample: Sample, newer: dict) -> dict | None:
+    """The alignment settings ``mmnet prepare`` recorded with ``sample``'s frames, or None (no marker there); a
+    marker of a newer format than this mmnet reads adds the clip's folder to ``newer`` under its (format, version)."""
     if not sample.frames:
         return None
-    settings = read_settings(sample.frames[0][1].parent)
+    folder = sample.frames[0][1].parent
+    settings, _, (fmt, version) = read_marker(folder)
+    if fmt > MARKER_FORMAT:  # its settings may be laid out otherwise: said whatever they hold
+        newer.setdefault((fmt, version), []).append(folder)
     if settings is None or not all(k in settings for k in _ALIGNMENT_KEYS):
         return None
     return {k: settings[k] for k in _ALIGNMENT_KEYS}
+
+
+def _warn_newer(newer: dict) -> None:
+    """One warning for the run (not one per clip) on clips a newer mmnet prepared, as predict and explain note it."""
+    if not newer:
+        return
+    folders = [f for found in newer.values() for f in found]
+    origins = "; ".join(f"{version or 'version not recorded'}, format {fmt}" for fmt, version in sorted(
+        newer, key=lambda o: (o[0], o[1] or "")))
+    log.warning("%d training clip(s) were prepared by a newer mmnet (%s; this mmnet reads %s format %d), e.g. '%s': "
+                "the crop settings their markers record may mean other crops than this mmnet's of the same names. "
+                "Upgrade mmnet to read them as written, or prepare them again with this one "
+                "(`mmnet prepare ROOT --force`)",
+                len(folders), origins, PREPARED_MARKER, MARKER_FORMAT, folders[0])
 
 
 def _describe(settings: dict) -> str:
@@ -60,14 +80,16 @@ def clips_alignment(samples: Sequence[Sample]) -> dict:
     groups: dict[str, list[str]] = defaultdict(list)
     found: dict[str, dict] = {}
     unrecorded = []
+    newer: dict[tuple[int, str | None], list] = {}
     for sample in samples:
-        settings = _settings(sample)
+        settings = _settings(sample, newer)
         if settings is None:
             unrecorded.append(sample.sample_id)
             continue
         key = _describe(settings)
         found.setdefault(key, settings)
         groups[key].append(sample.sample_id)
+    _warn_newer(newer)
     if len(groups) > 1:
         listed = "\n".join(f"  {key} ({len(ids)} clip{'s' * (len(ids) != 1)}): {_named(ids)}"
                            for key, ids in groups.items())

@@ -20,7 +20,7 @@ from ..data.common import SYNTH_MARKER
 from ..data.dataset_load import DatasetLoad
 from ..run_folder import file_sha256
 from ..runtime import cpu_flags
-from ..tf32 import tf32_record
+from ..tf32 import tf32_asked, tf32_record
 
 __all__ = ["labels_digest", "annotation_digests", "synthetic_record", "numerics_record", "library_record",
            "NATIVE_BF16_FLAGS", "TRAINING_LIBRARIES"]
@@ -98,19 +98,26 @@ def library_record() -> dict:
     return {"libraries": library_versions(TRAINING_LIBRARIES)}
 
 
-def numerics_record(device_type: str) -> dict:
+def numerics_record(device_type: str, elsewhere=None) -> dict:
     """The facts beyond the torch version and thread count that decide a run's bits: the CPU's native bf16 flags
     and any instruction-set cap; on CUDA the CUDA and cuDNN versions, whether cuDNN autotunes, whether its fp32
-    convolutions and matrix products may use TF32 (``train.tf32``), the driver."""
+    convolutions and matrix products may use TF32 (``train.tf32``), the driver. ``elsewhere``: the run's
+    ``TrainConfig`` when its folds train on other machines (Ray, SLURM; not measured here): ``tf32`` is then what
+    ``train.tf32`` asks (``tf32_asked``; the folds' done.json hold the flags in force), not this process's flags,
+    which no fold trained with (only a run on the CPU leaves it out)."""
     import torch
 
     record: dict = {"cpu_bf16_flags": sorted(set(NATIVE_BF16_FLAGS) & cpu_flags())}
     if caps := {name: os.environ[name] for name in _ISA_CAPS if os.environ.get(name)}:
         record["isa_caps"] = caps
+    if elsewhere is not None and elsewhere.device != "cpu":  # auto may find GPUs where the folds run
+        record.update(tf32_asked(elsewhere.tf32))
     if device_type != "cuda":
         return record
     record.update(cuda_version=torch.version.cuda, cudnn_version=torch.backends.cudnn.version(),
-                  cudnn_benchmark=bool(torch.backends.cudnn.benchmark), **tf32_record(device_type))
+                  cudnn_benchmark=bool(torch.backends.cudnn.benchmark))
+    if elsewhere is None:
+        record.update(tf32_record(device_type))  # set by plan_training in this process, which trains the folds
     if driver := _nvidia_driver():
         record["cuda_driver"] = driver
     return record

@@ -388,7 +388,7 @@ def environment(cfg: ExperimentConfig, fingerprint: str, frames_digest: str = ""
         "numpy_version": np.__version__,
         "python": sys.version.split()[0],
         **describe_machine(plan),
-        **numerics_record(plan.device.type), **library_record(),
+        **numerics_record(plan.device.type, None if measure else tc), **library_record(),
         "git_revision": git_revision(),
         "code_digest": code_digest(),  # an installed mmnet has no git revision: this tells one from another
         "frame_cache_version": CACHE_VERSION,  # part of dataset_fingerprint: an upgrade may change it, not the data
