@@ -3,7 +3,9 @@ folders mmnet makes are private to their user (0700) and the files in a private 
 that a cache on a shared server does not pass licence-gated data on to every account under a umask of 022.
 
 A folder that was there before keeps its mode: one a group shares on purpose (``chmod 2770``, umask 002) stays
-shared, and its files get the usual umask mode.
+shared, and its files get the usual umask mode. The folders mmnet makes inside such a cache folder (``flow/``,
+``apex/``, ``calibration/``) take their parent's mode (the system passes the setgid bit on), so that the group can
+use and prune them too: private only where their parent is.
 """
 
 from __future__ import annotations
@@ -18,16 +20,20 @@ PRIVATE_FILE = 0o600
 _OTHERS = 0o077  # group and other permission bits
 
 
-def make_private_folder(folder: str | Path) -> None:
+def make_private_folder(folder: str | Path, inside: str | Path | None = None) -> None:
     """Make ``folder`` and each missing parent with mode 0700 (the umask may take more away); folders that exist
-    keep their mode. A file in the folder's place is left for the write into it to report."""
+    keep their mode. ``inside``: the cache folder ``folder`` is in; a folder made below it takes its parent's mode
+    instead (the umask may take more away), so that a cache folder a group shares stays shared all through. A file
+    in the folder's place is left for the write into it to report."""
     folder = Path(folder)
+    inside = None if inside is None or os.name == "nt" else Path(inside)
     missing = []
     while not folder.exists() and folder.parent != folder:
         missing.append(folder)
         folder = folder.parent
     for made in reversed(missing):
-        made.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)  # exist_ok: another process made it meanwhile
+        mode = made.parent.stat().st_mode & 0o777 if inside is not None and inside in made.parents else PRIVATE_FOLDER
+        made.mkdir(mode=mode, exist_ok=True)  # exist_ok: another process made it meanwhile
 
 
 def keep_private(path: str | Path) -> None:

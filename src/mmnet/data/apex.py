@@ -84,7 +84,7 @@ class ApexCache:
         if self.path is None or not self.dirty:
             return
         try:
-            make_private_folder(self.path.parent)  # beside the frame cache, as private as it
+            make_private_folder(self.path.parent, inside=self.path.parent.parent)  # beside the frame cache, as private
             atomic_write_bytes(self.path, json.dumps(self.entries, indent=0, sort_keys=True).encode("utf-8"),
                                check=keep_private)
         except OSError:

@@ -88,7 +88,7 @@ def entry_lock(data_path: Path, waiting: str | None = None) -> Iterator[bool]:
 
     try:
         # made again if a prune removed it, emptied, before the lock file was made; 0700 when made here
-        in_made_folder(data_path, acquire, make_private_folder)
+        in_made_folder(data_path, acquire, _make_entry_folder)
     except OSError as exc:  # a read-only folder, or a file in its place: the build's own error names it
         log.debug("no lock for cache entry '%s' (%s)", data_path, exc)
     try:
@@ -96,6 +96,11 @@ def entry_lock(data_path: Path, waiting: str | None = None) -> Iterator[bool]:
     finally:
         if lock.is_locked:
             lock.release()
+
+
+def _make_entry_folder(folder: Path) -> None:
+    """The cache folder (0700 when made here), or its calibration/ (as shared as the cache folder)."""
+    make_private_folder(folder, inside=folder.parent if folder.name == "calibration" else folder)
 
 
 _IN_USE: dict[tuple[int, int], int] = {}  # (device, inode) of each data file this process maps -> the locked fd

@@ -138,6 +138,8 @@ def cached_flow(cache_dir: str | Path, key: str, onset: np.ndarray, apex: np.nda
     flow = compute_flow(onset, apex, method)
     buf = io.BytesIO()
     np.save(buf, flow, allow_pickle=False)
-    make_private_folder(path.parent)  # a face's motion is the dataset's data: private where mmnet makes the folder
+    # a face's motion is the dataset's data: private where mmnet makes the cache folder, as shared as a group's
+    cache_dir = Path(cache_dir)
+    make_private_folder(path.parent, inside=cache_dir.parent if cache_dir.name == "flow" else cache_dir)
     atomic_write_bytes(path, buf.getvalue(), check=keep_private)
     return flow
