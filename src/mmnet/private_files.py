@@ -11,9 +11,10 @@ use and prune them too: private only where their parent is.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
-__all__ = ["make_private_folder", "keep_private", "PRIVATE_FOLDER", "PRIVATE_FILE"]
+__all__ = ["make_private_folder", "keep_private", "owner_and_mode", "PRIVATE_FOLDER", "PRIVATE_FILE"]
 
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
@@ -44,3 +45,20 @@ def keep_private(path: str | Path) -> None:
     path = Path(path)
     if path.parent.stat().st_mode & _OTHERS == 0:
         os.chmod(path, path.stat().st_mode & PRIVATE_FILE)
+
+
+def owner_and_mode(path: str | Path) -> str:
+    """Whose ``path`` is and its permissions, for an error about access to it: "owner alice (user 1001), mode
+    drwx------"; "" where it cannot be looked at either."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return ""
+    owner = f"user {st.st_uid}"
+    try:
+        import pwd
+
+        owner = f"{pwd.getpwuid(st.st_uid).pw_name} ({owner})"
+    except (ImportError, KeyError):
+        pass
+    return f"owner {owner}, mode {stat.filemode(st.st_mode)}"
