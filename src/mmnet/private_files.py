@@ -14,7 +14,10 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["make_private_folder", "keep_private", "owner_and_mode", "PRIVATE_FOLDER", "PRIVATE_FILE"]
+from .errors import DataError
+
+__all__ = ["make_private_folder", "keep_private", "owner_and_mode", "cache_access_error", "PRIVATE_FOLDER",
+           "PRIVATE_FILE"]
 
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
@@ -62,3 +65,25 @@ def owner_and_mode(path: str | Path) -> str:
     except (ImportError, KeyError):
         pass
     return f"owner {owner}, mode {stat.filemode(st.st_mode)}"
+
+
+def cache_access_error(path: str | Path, exc: OSError, problem: str = "cannot be read",
+                       fatal: bool = True) -> DataError:
+    """The error for a cache file this user may not read, write or delete (another user's, written with umask 077,
+    or in a folder of theirs that is private): whose it is, or whose folder keeps this user out, its mode, and how
+    to share a cache folder. The file is never deleted for that, since its owner may be using it. ``fatal``: the
+    command stops on it (so a rerun would too)."""
+    path = Path(exc.filename or path)
+    whose = owner_and_mode(path).replace("owner", "it belongs to", 1)
+    folder = path.parent
+    while not whose and folder.parent != folder:  # the folder that keeps this user out: the nearest one it can stat
+        if described := owner_and_mode(folder):
+            whose = f"its folder {folder} keeps you out: {described}"
+        folder = folder.parent
+    whose = whose or "its folder cannot be searched"
+    rerun = ", and a rerun stops here again" if fatal else ""
+    return DataError(f"The cache file '{path}' {problem} ({exc.strerror or exc}; {whose}); it is left as it is{rerun}. "
+                     "Set data.cache_dir (or $MMNET_CACHE_DIR) to a folder of your own, or, to share one cache "
+                     "folder, have every user work with umask 002 in a group folder with the setgid bit (chmod g+ws) "
+                     "and have the owner of the existing files and folders open them to the group (chmod -R g+rwX, "
+                     "and chmod g+s on the folders).")

@@ -119,3 +119,45 @@ def test_the_folders_mmnet_makes_in_its_own_cache_folder_stay_private(tmp_path):
     for folder in (cache, cache / "flow", flow.parent):
         assert _mode(folder) == 0o700, f"{folder} is {oct(_mode(folder))}"
     assert _mode(flow) == 0o600
+
+
+def test_a_flow_folder_that_keeps_the_user_out_is_named_with_its_owner_and_mode(tmp_path, monkeypatch):
+    # another user's private flow-v1-dis/ in a group cache: the bare "Permission denied" said a rerun would continue
+    from mmnet.errors import DataError
+    from mmnet.preprocess import flow as flow_module
+    from mmnet.preprocess.flow import flow_cache_path
+
+    shared = _group_cache(tmp_path)
+    path = flow_cache_path(shared / "flow", "sub01/EP01", "dis")
+    path.parent.mkdir(parents=True)
+    os.chmod(path.parent, 0o700)
+
+    def refused(target, *args, **kwargs):  # as the kernel refuses another user (root may write anywhere)
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr(flow_module, "atomic_write_bytes", refused)
+    face = np.zeros((16, 16, 3), np.uint8)
+    with pytest.raises(DataError) as info:
+        cached_flow(shared / "flow", "sub01/EP01", face, face, "dis")
+    message = str(info.value)
+    assert f"'{path}' cannot be written (Permission denied; its folder {path.parent} keeps you out: owner " in message
+    assert "mode drwx------" in message and "rerun stops here again" in message and "chmod -R g+rwX" in message
+
+
+def test_an_apex_cache_that_keeps_the_user_out_is_named_and_estimated_again(tmp_path, monkeypatch, caplog):
+    from mmnet.data import apex as apex_module
+    from mmnet.data.apex import ApexCache
+
+    shared = _group_cache(tmp_path)
+    (shared / "apex").mkdir()
+    os.chmod(shared / "apex", 0o700)
+
+    def refused(target, *args, **kwargs):  # as the kernel refuses another user (root may write anywhere)
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr(apex_module, "atomic_write_bytes", refused)
+    apex = ApexCache(shared / "apex" / "smic-hs.json")
+    apex.entries, apex.dirty = {"x": {"apex": 1}}, True
+    apex.save()
+    assert f"its folder {shared / 'apex'} keeps you out: owner " in caplog.text and "drwx------" in caplog.text
+    assert "made again next time" in caplog.text and "rerun stops" not in caplog.text

@@ -33,7 +33,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from ..errors import DataError
-from ..private_files import make_private_folder, owner_and_mode
+from ..private_files import cache_access_error, make_private_folder
 from ..user_folders import cache_dir_and_source
 from ..utils import in_made_folder
 from .cache_names import is_mmnet_folder, scan_cache_folder
@@ -163,13 +163,8 @@ def load_entry(path: str | Path) -> np.ndarray:
 
 def unreadable_entry(path: Path, exc: OSError, problem: str = "cannot be read") -> DataError:
     """The error for a cache file this user may not read (another user's, written with umask 077) or delete: it is
-    never deleted for that, since its owner may be using it."""
-    path = Path(exc.filename or path)
-    whose = owner_and_mode(path).replace("owner", "it belongs to", 1) or "its folder cannot be searched"
-    return DataError(f"The cache file '{path}' {problem} ({exc.strerror or exc}; {whose}); it is left as it is. "
-                     "Set data.cache_dir (or $MMNET_CACHE_DIR) to a folder of your own, or, to share one cache folder, "
-                     "have every user work with umask 002 in a group folder with the setgid bit (chmod g+ws) and "
-                     "have its owner make the existing files group-readable (chmod -R g+rw).")
+    never deleted for that, since its owner may be using it (``private_files.cache_access_error``)."""
+    return cache_access_error(path, exc, problem)
 
 
 # -- the cache folder as a whole (`mmnet info --cache`, `mmnet cache prune`) ----------------------------
