@@ -3,31 +3,41 @@ folders mmnet makes are private to their user (0700) and the files in a private 
 that a cache on a shared server does not pass licence-gated data on to every account under a umask of 022.
 
 A folder that was there before keeps its mode: one a group shares on purpose (``chmod 2770``, umask 002) stays
-shared, and its files get the usual umask mode.
+shared, and its files get the usual umask mode. The folders mmnet makes inside such a cache folder (``flow/``,
+``apex/``, ``calibration/``) take their parent's mode (the system passes the setgid bit on), so that the group can
+use and prune them too: private only where their parent is.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
-__all__ = ["make_private_folder", "keep_private", "PRIVATE_FOLDER", "PRIVATE_FILE"]
+from .errors import DataError
+
+__all__ = ["make_private_folder", "keep_private", "owner_and_mode", "cache_access_error", "PRIVATE_FOLDER",
+           "PRIVATE_FILE"]
 
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
 _OTHERS = 0o077  # group and other permission bits
 
 
-def make_private_folder(folder: str | Path) -> None:
+def make_private_folder(folder: str | Path, inside: str | Path | None = None) -> None:
     """Make ``folder`` and each missing parent with mode 0700 (the umask may take more away); folders that exist
-    keep their mode. A file in the folder's place is left for the write into it to report."""
+    keep their mode. ``inside``: the cache folder ``folder`` is in; a folder made below it takes its parent's mode
+    instead (the umask may take more away), so that a cache folder a group shares stays shared all through. A file
+    in the folder's place is left for the write into it to report."""
     folder = Path(folder)
+    inside = None if inside is None or os.name == "nt" else Path(inside)
     missing = []
     while not folder.exists() and folder.parent != folder:
         missing.append(folder)
         folder = folder.parent
     for made in reversed(missing):
-        made.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)  # exist_ok: another process made it meanwhile
+        mode = made.parent.stat().st_mode & 0o777 if inside is not None and inside in made.parents else PRIVATE_FOLDER
+        made.mkdir(mode=mode, exist_ok=True)  # exist_ok: another process made it meanwhile
 
 
 def keep_private(path: str | Path) -> None:
@@ -38,3 +48,42 @@ def keep_private(path: str | Path) -> None:
     path = Path(path)
     if path.parent.stat().st_mode & _OTHERS == 0:
         os.chmod(path, path.stat().st_mode & PRIVATE_FILE)
+
+
+def owner_and_mode(path: str | Path) -> str:
+    """Whose ``path`` is and its permissions, for an error about access to it: "owner alice (user 1001), mode
+    drwx------"; "" where it cannot be looked at either."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return ""
+    owner = f"user {st.st_uid}"
+    try:
+        import pwd
+
+        owner = f"{pwd.getpwuid(st.st_uid).pw_name} ({owner})"
+    except (ImportError, KeyError):
+        pass
+    return f"owner {owner}, mode {stat.filemode(st.st_mode)}"
+
+
+def cache_access_error(path: str | Path, exc: OSError, problem: str = "cannot be read",
+                       fatal: bool = True) -> DataError:
+    """The error for a cache file this user may not read, write or delete (another user's, written with umask 077,
+    or in a folder of theirs that is private): whose it is, or whose folder keeps this user out, its mode, and how
+    to share a cache folder. The file is never deleted for that, since its owner may be using it. ``fatal``: the
+    command stops on it (so a rerun would too)."""
+    path = Path(exc.filename or path)
+    whose = owner_and_mode(path).replace("owner", "it belongs to", 1)
+    folder = path.parent
+    while not whose and folder.parent != folder:  # the folder that keeps this user out: the nearest one it can stat
+        if described := owner_and_mode(folder):
+            whose = f"its folder {folder} keeps you out: {described}"
+        folder = folder.parent
+    whose = whose or "its folder cannot be searched"
+    rerun = ", and a rerun stops here again" if fatal else ""
+    return DataError(f"The cache file '{path}' {problem} ({exc.strerror or exc}; {whose}); it is left as it is{rerun}. "
+                     "Set data.cache_dir (or $MMNET_CACHE_DIR) to a folder of your own, or, to share one cache "
+                     "folder, have every user work with umask 002 in a group folder with the setgid bit (chmod g+ws) "
+                     "and have the owner of the existing files and folders open them to the group (chmod -R g+rwX, "
+                     "and chmod g+s on the folders).")

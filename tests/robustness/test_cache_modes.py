@@ -79,3 +79,85 @@ def test_the_runs_flow_array_beside_the_frame_cache_is_private(root, tmp_path):
     path = _build_flows(cache, load_dataset("casme2", root).samples, "farneback", progress=False)
     assert path.parent == cache_dir and path.name.startswith("flows-")
     assert _mode(path) & 0o077 == 0, f"{path.name} is {oct(_mode(path))}"
+
+
+def _group_cache(tmp_path):
+    shared = tmp_path / "group-cache"
+    shared.mkdir()
+    os.chmod(shared, 0o2770)
+    os.umask(0o002)  # as the docs ask of each user of a group cache
+    return shared
+
+
+def test_the_folders_mmnet_makes_in_a_group_cache_are_the_groups(tmp_path):
+    # flow/, flow-v1-<method>/ and apex/ were made 0700 (files 0600) in a 2770 cache: another user of the group could
+    # neither write flow of another method nor see, and so prune, the first user's files
+    from mmnet.data.apex import ApexCache
+    from mmnet.data.cache_folder import entry_lock
+
+    shared = _group_cache(tmp_path)
+    face = np.zeros((16, 16, 3), np.uint8)
+    cached_flow(shared / "flow", "sub01/EP01", face, face, "farneback")
+    apex = ApexCache(shared / "apex" / "smic-hs.json")
+    apex.entries, apex.dirty = {"x": {"apex": 1}}, True
+    apex.save()
+    with entry_lock(shared / "calibration" / "0123abcd.json"):
+        pass
+    (flow,) = shared.rglob("*.npy")
+    for folder in (shared / "flow", flow.parent, shared / "apex", shared / "calibration"):
+        assert _mode(folder) == 0o2770, f"{folder.relative_to(shared)} is {oct(_mode(folder))}"
+    for path in (flow, shared / "apex" / "smic-hs.json"):
+        assert _mode(path) & 0o060 == 0o060, f"{path.relative_to(shared)} is {oct(_mode(path))}"
+
+
+def test_the_folders_mmnet_makes_in_its_own_cache_folder_stay_private(tmp_path):
+    cache = tmp_path / "made-by-mmnet"
+    os.umask(0o002)
+    face = np.zeros((16, 16, 3), np.uint8)
+    cached_flow(cache / "flow", "sub01/EP01", face, face, "farneback")
+    (flow,) = cache.rglob("*.npy")
+    for folder in (cache, cache / "flow", flow.parent):
+        assert _mode(folder) == 0o700, f"{folder} is {oct(_mode(folder))}"
+    assert _mode(flow) == 0o600
+
+
+def test_a_flow_folder_that_keeps_the_user_out_is_named_with_its_owner_and_mode(tmp_path, monkeypatch):
+    # another user's private flow-v1-dis/ in a group cache: the bare "Permission denied" said a rerun would continue
+    from mmnet.errors import DataError
+    from mmnet.preprocess import flow as flow_module
+    from mmnet.preprocess.flow import flow_cache_path
+
+    shared = _group_cache(tmp_path)
+    path = flow_cache_path(shared / "flow", "sub01/EP01", "dis")
+    path.parent.mkdir(parents=True)
+    os.chmod(path.parent, 0o700)
+
+    def refused(target, *args, **kwargs):  # as the kernel refuses another user (root may write anywhere)
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr(flow_module, "atomic_write_bytes", refused)
+    face = np.zeros((16, 16, 3), np.uint8)
+    with pytest.raises(DataError) as info:
+        cached_flow(shared / "flow", "sub01/EP01", face, face, "dis")
+    message = str(info.value)
+    assert f"'{path}' cannot be written (Permission denied; its folder {path.parent} keeps you out: owner " in message
+    assert "mode drwx------" in message and "rerun stops here again" in message and "chmod -R g+rwX" in message
+
+
+def test_an_apex_cache_that_keeps_the_user_out_is_named_and_estimated_again(tmp_path, monkeypatch, caplog):
+    from mmnet.data import apex as apex_module
+    from mmnet.data.apex import ApexCache
+
+    shared = _group_cache(tmp_path)
+    (shared / "apex").mkdir()
+    os.chmod(shared / "apex", 0o700)
+
+    def refused(target, *args, **kwargs):  # as the kernel refuses another user (root may write anywhere)
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr(apex_module, "atomic_write_bytes", refused)
+    apex = ApexCache(shared / "apex" / "smic-hs.json")
+    apex.entries, apex.dirty = {"x": {"apex": 1}}, True
+    apex.save()
+    assert f"its folder {shared / 'apex'} keeps you out: owner " in caplog.text and "drwx------" in caplog.text
+    assert "made again next time" in caplog.text and "rerun stops" not in caplog.text

@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from ..data.cache import cache_entries, default_cache_dir, prune_cache
+    from ..data.cache_names import unsearched_line
     from ..data.cache_stale import stale_reason
     from ..data.cache_subjects import describe_samples, entries_of_subject, entry_samples, held_subjects, subjects_named
     from ..errors import ConfigError, UsageError
@@ -111,19 +112,26 @@ def run(args: argparse.Namespace) -> int:
         n, shown = len(pruned.foreign), ", ".join(p.relative_to(folder).as_posix() for p in pruned.foreign[:5])
         print(f"not mmnet's, kept  {n} file{'s' if n > 1 else ''} or folder{'s' if n > 1 else ''} in {folder}: {shown}"
               + (f" and {n - 5} more" if n > 5 else "") + " (is this the cache folder you meant?)")
+    for path, exc in pruned.unsearched:  # another user's private folder: what it holds, prune cannot know
+        print(unsearched_line(path, exc))
     if args.subject is not None:
         partial = any(t.dead for t in pruned.temporaries)
         _subject_lines(args.subject, of_subject, unknown, held_subjects(folder, entries),
-                       subjects_named(folder, entries, args.subject), partial)
+                       subjects_named(folder, entries, args.subject), partial, bool(pruned.unsearched))
     freed = sum(e.size for e in removed) + _temporary_lines(pruned.temporaries, folder, verb, args.subject is not None)
+    n = len(pruned.unsearched)
     print(f"cache {folder}: {human_size(before)}; {verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}, "
-          f"{human_size(freed)}; {human_size(before - freed)} left")
+          f"{human_size(freed)}; {human_size(before - freed)} left"
+          + (f", not counting what the {n} folder{'s' if n > 1 else ''} not searched hold{'' if n > 1 else 's'}"
+             if n else ""))
     if pruned.refused:
         print(f"{len(pruned.refused)} entr{'y' if len(pruned.refused) == 1 else 'ies'} could not be removed "
               "(permission denied): most likely another user's, in a folder with the sticky bit or one you may not "
               "write (their owner can prune them), or on a read-only file system", file=sys.stderr)
-        return 1
-    return 0
+    if n:
+        print(f"{n} folder{'s' if n > 1 else ''} of the cache could not be searched (listed above): the prune is "
+              "incomplete; their owner or an admin can prune or open them", file=sys.stderr)
+    return 1 if pruned.refused or n else 0
 
 
 def _temporary_lines(temporaries, folder: Path, verb: str, subject: bool) -> int:
@@ -143,12 +151,15 @@ def _temporary_lines(temporaries, folder: Path, verb: str, subject: bool) -> int
     return sum(t.size for t in temporaries if t.dead)
 
 
-def _subject_lines(subject: str, chosen: set[str], unknown, held: str, named: list[str], partial: bool) -> None:
+def _subject_lines(subject: str, chosen: set[str], unknown, held: str, named: list[str], partial: bool,
+                   unsearched: bool = False) -> None:
     """What --subject found: nothing (said, so that an erasure is known to be complete), and the frame caches whose
-    index cannot be read, so that nobody can tell whom they hold. ``partial``: killed builds' files go too."""
+    index cannot be read, so that nobody can tell whom they hold. ``partial``: killed builds' files go too.
+    ``unsearched``: folders could not be searched, so nothing found is not known to be nothing there."""
     if not chosen:
         # a killed build's partial file records nobody: it may hold the subject, and is removed below
         said = "no complete cache entry holds" if partial else "no cache entry holds"
+        said = f"{said.replace('entry', 'entry in the folders searched', 1)}" if unsearched else said
         print(f"{said} subject {subject!r}; the subjects the cache holds: {held}"
               + ("; the partial files below may" if partial else ""))
     elif len(named) > 1:  # erasing more is safe (the cache is rebuilt), but the user should know whom it meant

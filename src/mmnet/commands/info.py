@@ -124,6 +124,7 @@ def _machine_info(args: argparse.Namespace) -> int:
 
 def _cache_info(as_json: bool) -> int:
     from ..data.cache_folder import build_temporaries, cache_entries, default_cache_dir, default_cache_dir_source
+    from ..data.cache_names import unsearched_folders, unsearched_line
     from ..data.cache_stale import stale_reason
     from ..data.cache_subjects import describe_samples, entry_samples
     from .cache import human_size
@@ -137,11 +138,12 @@ def _cache_info(as_json: bool) -> int:
     stale = [e for e in entries if stale_reason(folder, e)]  # an earlier format's: never read again
     stale_bytes = sum(e.size for e in stale)
     samples = sorted({s for e in entries for s in entry_samples(folder, e) or []})  # whose faces the frames are
+    unsearched = unsearched_folders(folder)  # another user's private folder: its entries are not counted
     if as_json:
         print(json.dumps({"cache_dir": str(folder), "bytes": size, "entries": len(entries),
                           "stale_entries": len(stale), "stale_bytes": stale_bytes,
                           "temporary_files": len(temporaries), "temporary_bytes": temporary_bytes,
-                          "samples": samples}, indent=2))
+                          "samples": samples, "not_searched": [str(p) for p, _ in unsearched]}, indent=2))
         return 0
     print(f"cache:   {folder} ({source}; data.cache_dir overrides it per run)")
     print(f"size:    {human_size(size)} in {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
@@ -156,6 +158,8 @@ def _cache_info(as_json: bool) -> int:
         print(f"partial: {human_size(temporary_bytes)} in {len(temporaries)} temporary file(s) of builds in progress "
               "or killed (removed by the next build of their entry, by prune --all, --stale or --subject once their "
               "build ended, or by any prune once a day old)")
+    for path, exc in unsearched:
+        print(f"{unsearched_line(path, exc)} (the size above leaves them out)")
     print("prune:   mmnet cache prune --older-than DAYS | --max-size GB | --stale | --subject ID | --all [--dry-run]")
     return 0
 

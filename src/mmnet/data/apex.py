@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..media import read_rgb
-from ..private_files import keep_private, make_private_folder
+from ..private_files import cache_access_error, keep_private, make_private_folder
 from ..spotting import spot_apex
 from ..utils import atomic_write_bytes
 
 __all__ = ["METHOD", "estimate_apex", "clip_fingerprint", "ApexCache"]
 
 METHOD = "grid-motion-v2"
+log = logging.getLogger("mmnet.data")
 _HASH_BYTES = 1 << 18  # per hashed frame: enough to cover a cropped SMIC frame, bounded for raw ones
 
 
@@ -60,13 +62,16 @@ class ApexCache:
         self.path = path
         self.entries: dict[str, dict] = {}
         self.dirty = False
-        if path is not None and path.is_file():
-            try:
+        try:
+            if path is not None and path.is_file():
                 self.entries = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                self.entries = {}  # a damaged cache is rebuilt, never trusted
-            if not isinstance(self.entries, dict) or not all(isinstance(v, dict) for v in self.entries.values()):
-                self.entries = {}
+        except PermissionError as exc:  # another user's: estimated again, and said why
+            log.warning("%s The apex estimates are made again.", cache_access_error(path, exc, fatal=False))
+            self.entries = {}
+        except (OSError, ValueError):
+            self.entries = {}  # a damaged cache is rebuilt, never trusted
+        if not isinstance(self.entries, dict) or not all(isinstance(v, dict) for v in self.entries.values()):
+            self.entries = {}
 
     def apex(self, frames: Sequence[tuple[int, Path]]) -> tuple[int, bool]:
         """(estimated apex, came from the cache)."""
@@ -84,9 +89,13 @@ class ApexCache:
         if self.path is None or not self.dirty:
             return
         try:
-            make_private_folder(self.path.parent)  # beside the frame cache, as private as it
+            make_private_folder(self.path.parent, inside=self.path.parent.parent)  # beside the frame cache, as private
             atomic_write_bytes(self.path, json.dumps(self.entries, indent=0, sort_keys=True).encode("utf-8"),
                                check=keep_private)
+        except PermissionError as exc:  # another user's folder: estimates are recomputed next time, and said why
+            log.warning("%s The apex estimates are made again next time.", cache_access_error(self.path, exc, "cannot "
+                        "be written", fatal=False))
+            return
         except OSError:
             return  # read-only cache folder: estimates are recomputed next time
         self.dirty = False

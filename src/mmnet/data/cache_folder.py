@@ -23,7 +23,6 @@ import errno
 import logging
 import os
 import re
-import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from ..errors import DataError
-from ..private_files import make_private_folder
+from ..private_files import cache_access_error, make_private_folder
 from ..user_folders import cache_dir_and_source
 from ..utils import in_made_folder
 from .cache_names import is_mmnet_folder, scan_cache_folder
@@ -88,7 +87,7 @@ def entry_lock(data_path: Path, waiting: str | None = None) -> Iterator[bool]:
 
     try:
         # made again if a prune removed it, emptied, before the lock file was made; 0700 when made here
-        in_made_folder(data_path, acquire, make_private_folder)
+        in_made_folder(data_path, acquire, _make_entry_folder)
     except OSError as exc:  # a read-only folder, or a file in its place: the build's own error names it
         log.debug("no lock for cache entry '%s' (%s)", data_path, exc)
     try:
@@ -96,6 +95,11 @@ def entry_lock(data_path: Path, waiting: str | None = None) -> Iterator[bool]:
     finally:
         if lock.is_locked:
             lock.release()
+
+
+def _make_entry_folder(folder: Path) -> None:
+    """The cache folder (0700 when made here), or its calibration/ (as shared as the cache folder)."""
+    make_private_folder(folder, inside=folder.parent if folder.name == "calibration" else folder)
 
 
 _IN_USE: dict[tuple[int, int], int] = {}  # (device, inode) of each data file this process maps -> the locked fd
@@ -159,24 +163,8 @@ def load_entry(path: str | Path) -> np.ndarray:
 
 def unreadable_entry(path: Path, exc: OSError, problem: str = "cannot be read") -> DataError:
     """The error for a cache file this user may not read (another user's, written with umask 077) or delete: it is
-    never deleted for that, since its owner may be using it."""
-    path = Path(exc.filename or path)
-    try:
-        st = path.stat()
-        owner = f"user {st.st_uid}"
-        try:
-            import pwd
-
-            owner = f"{pwd.getpwuid(st.st_uid).pw_name} ({owner})"
-        except (ImportError, KeyError):
-            pass
-        whose = f"it belongs to {owner}, mode {stat.filemode(st.st_mode)}"
-    except OSError:
-        whose = "its folder cannot be searched"
-    return DataError(f"The cache file '{path}' {problem} ({exc.strerror or exc}; {whose}); it is left as it is. "
-                     "Set data.cache_dir (or $MMNET_CACHE_DIR) to a folder of your own, or, to share one cache folder, "
-                     "have every user work with umask 002 in a group folder with the setgid bit (chmod g+ws) and "
-                     "have its owner make the existing files group-readable (chmod -R g+rw).")
+    never deleted for that, since its owner may be using it (``private_files.cache_access_error``)."""
+    return cache_access_error(path, exc, problem)
 
 
 # -- the cache folder as a whole (`mmnet info --cache`, `mmnet cache prune`) ----------------------------
@@ -201,12 +189,13 @@ def cache_entries(cache_dir: str | Path | None = None) -> list[CacheEntry]:
     return _entries_and_foreign(Path(cache_dir) if cache_dir else default_cache_dir())[0]
 
 
-def _entries_and_foreign(root: Path, temporaries: bool = True) -> tuple[list[CacheEntry], list[Path]]:
-    """The entries of the cache folder ``root``, least recently used first, and what in it is not mmnet's.
-    Without ``temporaries``, temporary files a day old are left out too (prune handles them as temporaries)."""
+def _entries_and_foreign(root: Path, temporaries: bool = True) -> tuple[list[CacheEntry], list[Path], list]:
+    """The entries of the cache folder ``root``, least recently used first, what in it is not mmnet's, and the
+    folders that could not be searched (``scan_cache_folder``). Without ``temporaries``, temporary files a day old
+    are left out too (prune handles them as temporaries)."""
     if not root.is_dir():
-        return [], []
-    files, foreign = scan_cache_folder(root)
+        return [], [], []
+    files, foreign, unsearched = scan_cache_folder(root)
     groups: dict[str, list[tuple[Path, os.stat_result]]] = {}
     for path, st in files:
         if young_temporary(path, st) or (not temporaries and path.name.startswith(".")):
@@ -222,7 +211,7 @@ def _entries_and_foreign(root: Path, temporaries: bool = True) -> tuple[list[Cac
     for key, files in groups.items():
         out.append(CacheEntry(key, sorted(p for p, _ in files), sum(st.st_size for _, st in files),
                               max(st.st_mtime for _, st in files)))
-    return sorted(out, key=lambda e: (e.last_used, e.name)), foreign
+    return sorted(out, key=lambda e: (e.last_used, e.name)), foreign, unsearched
 
 
 _REFUSED = {errno.EACCES, errno.EPERM, errno.EROFS}  # deleting: not this user's to delete, or a read-only file system
@@ -235,7 +224,8 @@ class PruneResult:
     them, and those it could not remove (permission denied: another user's, in a folder that protects them; a
     read-only file system). ``foreign``: what the folder holds that is not mmnet's (``cache_names``), never removed.
     ``temporaries``: young temporary files (``cache_temporaries``): those of killed builds removed (``dead``), the
-    others kept.
+    others kept. ``unsearched``: the folders that could not be searched, (folder, error): what they hold is neither
+    counted nor removed.
     """
 
     removed: list[CacheEntry]
@@ -243,6 +233,7 @@ class PruneResult:
     refused: list[CacheEntry] = field(default_factory=list)
     foreign: list[Path] = field(default_factory=list)
     temporaries: list[Temporary] = field(default_factory=list)
+    unsearched: list[tuple[Path, OSError]] = field(default_factory=list)
 
 
 def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float | None = None,
@@ -260,8 +251,8 @@ def prune_cache(cache_dir: str | Path | None = None, *, older_than_days: float |
     those of builds in progress."""
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
-    entries, foreign = _entries_and_foreign(root, temporaries=not temporaries)
-    result = PruneResult([], [], foreign=foreign,
+    entries, foreign, unsearched = _entries_and_foreign(root, temporaries=not temporaries)
+    result = PruneResult([], [], foreign=foreign, unsearched=unsearched,
                          temporaries=prune_temporaries(root, dry_run=dry_run) if temporaries else [])
     left = sum(e.size for e in entries)
     for e in entries:  # least recently used first

@@ -20,7 +20,9 @@ import re
 import stat
 from pathlib import Path
 
-__all__ = ["MATPLOTLIB_FOLDER", "scan_cache_folder", "is_mmnet_folder"]
+from ..private_files import owner_and_mode
+
+__all__ = ["MATPLOTLIB_FOLDER", "scan_cache_folder", "is_mmnet_folder", "unsearched_folders", "unsearched_line"]
 
 MATPLOTLIB_FOLDER = "matplotlib"
 
@@ -46,16 +48,21 @@ def _is_entry_file(folder: str, name: str) -> bool:
     return any(where.fullmatch(folder) and names.fullmatch(name) for where, names in _ENTRY_NAMES)
 
 
-def scan_cache_folder(root: Path) -> tuple[list[tuple[Path, os.stat_result]], list[Path]]:
+def scan_cache_folder(root: Path) -> tuple[list[tuple[Path, os.stat_result]], list[Path], list[tuple[Path, OSError]]]:
     """mmnet's files in the cache folder ``root`` (plain files named as mmnet names them, in the folders it makes,
-    with their stat), and the rest, not mmnet's: files, links and folders (a folder as one item, not looked into)."""
-    mine, foreign = [], []
+    with their stat), the rest, not mmnet's: files, links and folders (a folder as one item, not looked into), and
+    the folders of mmnet's that could not be searched, with the error (another user's private folder): what they
+    hold is neither counted nor removed, which a prune or an erasure must say."""
+    mine, foreign, unsearched = [], [], []
     folders = [""]
     while folders:
         relative = folders.pop()
         try:
             children = sorted(os.scandir(root / relative), key=lambda d: d.name)
-        except OSError:  # removed meanwhile, or not searchable: nothing of it is counted or removed
+        except FileNotFoundError:  # removed meanwhile (a prune emptied it)
+            continue
+        except OSError as exc:  # not searchable: said by the caller
+            unsearched.append((root / relative, exc))
             continue
         for child in children:
             path, sub = Path(child.path), f"{relative}/{child.name}" if relative else child.name
@@ -63,12 +70,28 @@ def scan_cache_folder(root: Path) -> tuple[list[tuple[Path, os.stat_result]], li
                 continue
             try:
                 st = path.lstat()
-            except OSError:  # removed since it was listed
+            except FileNotFoundError:  # removed since it was listed
                 continue
+            except OSError as exc:  # a folder that may be read but not searched (mode r--)
+                unsearched.append((root / relative, exc))
+                break
             if stat.S_ISDIR(st.st_mode) and is_mmnet_folder(sub):
                 folders.append(sub)
             elif stat.S_ISREG(st.st_mode) and _is_entry_file(relative, child.name):
                 mine.append((path, st))
             else:
                 foreign.append(path)
-    return mine, sorted(foreign)
+    return mine, sorted(foreign), sorted(unsearched, key=lambda u: u[0])
+
+
+def unsearched_folders(root: Path) -> list[tuple[Path, OSError]]:
+    """The folders of the cache folder ``root`` that cannot be searched (``scan_cache_folder``)."""
+    return scan_cache_folder(root)[2] if root.is_dir() else []
+
+
+def unsearched_line(folder: Path, exc: OSError) -> str:
+    """What `mmnet cache prune` and `mmnet info --cache` say of a folder they could not search."""
+    whose = "; ".join(filter(None, [(exc.strerror or str(exc)).lower(), owner_and_mode(folder)]))
+    return (f"not searched: {folder} ({whose}): its entries are neither listed nor removed; ask its owner or an admin "
+            "to prune it or to open it to you (in a group's cache folder: chmod -R g+rwX and chmod g+s on its "
+            "folders)")

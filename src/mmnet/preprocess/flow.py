@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PreprocessError, install_hint, verify_choice
-from ..private_files import keep_private, make_private_folder
+from ..private_files import cache_access_error, keep_private, make_private_folder
 from ..utils import atomic_write_bytes
 
 __all__ = ["FLOW_METHODS", "FLOW_SCALE", "FLOW_VERSION", "compute_flow", "flow_calculator", "cached_flow",
@@ -128,7 +128,11 @@ def cached_flow(cache_dir: str | Path, key: str, onset: np.ndarray, apex: np.nda
     """
     path = flow_cache_path(cache_dir, key, method)
     shape = (3, *np.asarray(onset).shape[:2])
-    if path.is_file():
+    try:
+        found = path.is_file()
+    except PermissionError as exc:  # in another user's private folder
+        raise cache_access_error(path, exc) from None
+    if found:
         try:
             flow = np.load(path, allow_pickle=False)
         except (OSError, ValueError):
@@ -138,6 +142,11 @@ def cached_flow(cache_dir: str | Path, key: str, onset: np.ndarray, apex: np.nda
     flow = compute_flow(onset, apex, method)
     buf = io.BytesIO()
     np.save(buf, flow, allow_pickle=False)
-    make_private_folder(path.parent)  # a face's motion is the dataset's data: private where mmnet makes the folder
-    atomic_write_bytes(path, buf.getvalue(), check=keep_private)
+    # a face's motion is the dataset's data: private where mmnet makes the cache folder, as shared as a group's
+    cache_dir = Path(cache_dir)
+    try:
+        make_private_folder(path.parent, inside=cache_dir.parent if cache_dir.name == "flow" else cache_dir)
+        atomic_write_bytes(path, buf.getvalue(), check=keep_private)
+    except PermissionError as exc:  # another user's folder in a shared cache: whose, and how to share it
+        raise cache_access_error(path, exc, "cannot be written") from None
     return flow
