@@ -111,3 +111,13 @@ def test_a_run_of_an_earlier_mmnet_on_synthetic_faces_is_found_by_its_data_roots
     (data / "synth.json").unlink()  # real data: nothing inferred
     report = build_report(run)
     assert "synthetic_data" not in report["environment"] and report["cite"]["data"]
+
+
+def test_a_run_resumed_by_a_newer_mmnet_cites_both_versions(run):
+    """The fold of 0.1.0 records no version (env.json's holds); the resumed one records 0.2.0."""
+    done = run / "seed-0" / "fold-B" / "done.json"
+    done.write_text(json.dumps({**json.loads(done.read_text()), "mmnet_version": "0.2.0"}))
+    software = build_report(run)["cite"]["software"]
+    assert software.startswith("mmnet 0.1.0 and 0.2.0, which trained the run's folds (the Reproduce line names")
+    assert run_citations(_report(env={"mmnet_version": "0.1.0"}), ["0.1.0"])["software"].startswith(
+        "mmnet 0.1.0, which trained the run;")
