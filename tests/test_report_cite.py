@@ -111,6 +111,10 @@ def test_a_run_of_an_earlier_mmnet_on_synthetic_faces_is_found_by_its_data_roots
     (data / "synth.json").unlink()  # real data: nothing inferred
     report = build_report(run)
     assert "synthetic_data" not in report["environment"] and report["cite"]["data"]
+    env = json.loads((run / "env.json").read_text())  # mmnet 0.2.0 on (code_digest) writes synthetic_data when so
+    (data / "synth.json").write_text("{}")
+    (run / "env.json").write_text(json.dumps({**env, "code_digest": "sha256:" + "0" * 64}))
+    assert "synthetic_data" not in build_report(run)["environment"]
 
 
 def test_a_run_resumed_by_a_newer_mmnet_cites_both_versions(run):

@@ -13,14 +13,16 @@ __all__ = ["inferred_synthetic"]
 def inferred_synthetic(config: dict, env: dict, run_dir: Path) -> dict:
     """The keys to add to a run's env record: ``synthetic_data`` (synth.json's settings), ``synthetic_generator``
     where another generator version drew the set, and ``synthetic_data_inferred`` (where it was read from, and
-    why); {} when env.json records it, or the data folders hold no synth.json (or cannot be found)."""
+    why); {} when env.json records it (or is of an mmnet that would have), or the data folders hold no synth.json
+    (or cannot be found)."""
     from ..data.common import SYNTH_MARKER
     from ..infer.provenance import data_roots
     from ..synth.face import older_generator
     from ..utils import json_object_or_none
 
     data = config.get("data")
-    if "synthetic_data" in env or not isinstance(data, dict):
+    # an env.json with code_digest is of mmnet 0.2.0 or later, which writes synthetic_data for synthetic data only
+    if "synthetic_data" in env or "code_digest" in env or not isinstance(data, dict):
         return {}
     for root in data_roots(data, run_dir):
         marker = root / SYNTH_MARKER
