@@ -35,3 +35,29 @@ def test_each_mmnet_of_a_run_is_one_entry_with_its_seeds(tmp_path):
     assert "1" * 52 not in render_compare_markdown(r)  # no 64-hex digest in full
     _trained_by(b, {0: _A, 1: _A, 2: _A})
     assert "mmnet" not in compare_runs([a, b], resamples=100)["comparisons"][0]["config_differences"]
+    md = render_compare_markdown(r)
+    # plain text, not a Python or YAML list with quotes around some items
+    assert ("mmnet: 0.2.0 e4d7812 sha256:7883a728aa6f → 0.2.0 0cfb8a8 sha256:90d6aa000000 (seeds 0, 2) and "
+            "0.2.0 e4d7812 sha256:7883a728aa6f (seed 1);") in md and "'" not in md.split("Differences")[1][:300]
+
+
+def test_a_data_root_written_two_ways_is_the_same_folder_not_a_difference(tmp_path, monkeypatch):
+    import yaml
+
+    (tmp_path / "data").mkdir()
+    samples = make_samples(SUBJECTS)
+    a = write_run(tmp_path / "runs" / "a", samples, _good)
+    b = write_run(tmp_path / "runs" / "b", samples, _worse)
+    for run, root in ((a, "data"), (b, str(tmp_path / "data"))):  # a resumed 0.1.0 run: made absolute
+        cfg = yaml.safe_load((run / "config.yaml").read_text())
+        cfg["data"]["root"] = root
+        (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    monkeypatch.chdir(tmp_path)  # where training ran
+    c = compare_runs([a, b], resamples=100)["comparisons"][0]
+    assert "data.root" not in c["config_differences"]
+    assert c["inert_differences"]["data.root"]["why"] == f"the same folder, {(tmp_path / 'data').resolve()}"
+    (tmp_path / "data2").mkdir()
+    cfg = yaml.safe_load((b / "config.yaml").read_text())
+    cfg["data"]["root"] = str(tmp_path / "data2")
+    (b / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert "data.root" in compare_runs([a, b], resamples=100)["comparisons"][0]["config_differences"]

@@ -86,3 +86,42 @@ def test_the_report_gives_the_runs_wall_time_from_its_start_to_its_last_folds_en
                                    "last_fold_finished_at": "2026-12-07T12:05:30+00:00", "seconds": 7530.0,
                                    "fold_training_seconds": 3600.0}
     assert "- wall time: 2 h 05 min from the run's start" in (run / "report.md").read_text()
+
+
+def test_a_run_of_an_earlier_mmnet_on_synthetic_faces_is_found_by_its_data_roots_synth_json(tmp_path):
+    """mmnet 0.1.0 wrote no synthetic_data into env.json: the data root's synth.json (mmnet info's rule) tells."""
+    import yaml
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "synth.json").write_text(json.dumps({"generator": "mmnet synth", "mmnet_version": "0.1.0", "seed": 0}))
+    run = write_run(tmp_path / "run", make_samples(SUBJECTS), lambda seed, epoch, s: 0, epochs=1)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["data"]["root"] = "data"  # relative, as 0.1.0 wrote it: found from the folder above the run
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert "synthetic_data" not in json.loads((run / "env.json").read_text())
+    report = build_report(run)
+    assert report["cite"]["data"] == [] and any("synthetic faces" in n for n in report["cite"]["notes"])
+    md = (run / "report.md").read_text()
+    assert "Demo run on mmnet's synthetic faces" in md and "inferred from" in md and "synth.json" in md
+    from mmnet.report.verdict import chance_lines
+
+    assert "the scores are on synthetic faces" in " ".join(chance_lines(report))  # mmnet report's chance line
+    assert "drawn by synthetic generator version 1" in report["reproduce"]["note"]
+    (data / "synth.json").unlink()  # real data: nothing inferred
+    report = build_report(run)
+    assert "synthetic_data" not in report["environment"] and report["cite"]["data"]
+    env = json.loads((run / "env.json").read_text())  # mmnet 0.2.0 on (code_digest) writes synthetic_data when so
+    (data / "synth.json").write_text("{}")
+    (run / "env.json").write_text(json.dumps({**env, "code_digest": "sha256:" + "0" * 64}))
+    assert "synthetic_data" not in build_report(run)["environment"]
+
+
+def test_a_run_resumed_by_a_newer_mmnet_cites_both_versions(run):
+    """The fold of 0.1.0 records no version (env.json's holds); the resumed one records 0.2.0."""
+    done = run / "seed-0" / "fold-B" / "done.json"
+    done.write_text(json.dumps({**json.loads(done.read_text()), "mmnet_version": "0.2.0"}))
+    software = build_report(run)["cite"]["software"]
+    assert software.startswith("mmnet 0.1.0 and 0.2.0, which trained the run's folds (the Reproduce line names")
+    assert run_citations(_report(env={"mmnet_version": "0.1.0"}), ["0.1.0"])["software"].startswith(
+        "mmnet 0.1.0, which trained the run;")

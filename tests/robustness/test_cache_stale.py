@@ -55,3 +55,23 @@ def test_prune_stale_removes_the_earlier_formats_only(tmp_path, monkeypatch, cap
     assert all((folder / k).exists() for k in kept)
     code, out, _ = cli(capsys, "cache", "prune", "--stale", "--older-than", "30")  # both: the old one goes too
     assert "frames-0002" in out and not (folder / "frames-0002.npy").exists() and (folder / "frames-0003.npy").exists()
+
+
+def test_info_cache_names_the_default_folder_where_an_earlier_mmnet_cached_faces(tmp_path, monkeypatch, capsys):
+    """mmnet 0.1.0 did not read $MMNET_CACHE_DIR: its frames lie in $XDG_CACHE_HOME/mmnet, which prune misses."""
+    own, xdg = tmp_path / "own", tmp_path / "xdg"
+    own.mkdir()
+    (xdg / "mmnet").mkdir(parents=True)
+    monkeypatch.setenv("MMNET_CACHE_DIR", str(own))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
+    code, out, _ = cli(capsys, "info", "--cache")
+    assert code == 0 and "also:" not in out  # nothing there
+    _frames(xdg / "mmnet", "0001", 1)
+    code, out, _ = cli(capsys, "info", "--cache")
+    assert f"also:    {xdg / 'mmnet'} holds mmnet frame-cache entries too" in out
+    assert f"mmnet cache prune --stale --dir {xdg / 'mmnet'}" in out and f"chmod -R go= {xdg / 'mmnet'}" in out
+    code, out, _ = cli(capsys, "info", "--cache", "--json")
+    assert json.loads(out)["other_cache_dir_with_frames"] == str(xdg / "mmnet")
+    monkeypatch.delenv("MMNET_CACHE_DIR")  # the default folder is the one shown: no second line
+    code, out, _ = cli(capsys, "info", "--cache")
+    assert "also:" not in out

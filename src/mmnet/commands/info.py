@@ -139,8 +139,10 @@ def _cache_info(as_json: bool) -> int:
     stale_bytes = sum(e.size for e in stale)
     samples = sorted({s for e in entries for s in entry_samples(folder, e) or []})  # whose faces the frames are
     unsearched = unsearched_folders(folder)  # another user's private folder: its entries are not counted
+    other = _default_folder_with_frames(folder, source)  # faces an earlier mmnet cached where this one looks not
     if as_json:
         print(json.dumps({"cache_dir": str(folder), "bytes": size, "entries": len(entries),
+                          **({"other_cache_dir_with_frames": str(other)} if other else {}),
                           "stale_entries": len(stale), "stale_bytes": stale_bytes,
                           "temporary_files": len(temporaries), "temporary_bytes": temporary_bytes,
                           "samples": samples, "not_searched": [str(p) for p, _ in unsearched]}, indent=2))
@@ -161,7 +163,28 @@ def _cache_info(as_json: bool) -> int:
     for path, exc in unsearched:
         print(f"{unsearched_line(path, exc)} (the size above leaves them out)")
     print("prune:   mmnet cache prune --older-than DAYS | --max-size GB | --stale | --subject ID | --all [--dry-run]")
+    if other:
+        print(f"also:    {other} holds mmnet frame-cache entries too (of an mmnet before 0.2.0, which did not read "
+              f"$MMNET_CACHE_DIR, or of a run without it): `mmnet cache prune --all --dry-run --dir {other}` lists "
+              f"them, `mmnet cache prune --stale --dir {other}` removes the earlier format's (--all: all), and "
+              f"`chmod -R go= {other}` makes them private")
     return 0
+
+
+def _default_folder_with_frames(folder: Path, source: str) -> Path | None:
+    """With $MMNET_CACHE_DIR set: the folder mmnet would use without it ($XDG_CACHE_HOME/mmnet or ~/.cache/mmnet)
+    where it holds frame-cache entries (faces) that the cache commands, run without --dir, never see; else None."""
+    import os
+
+    from ..data.cache_folder import cache_entries
+    from ..user_folders import cache_dir_and_source
+
+    if source != "$MMNET_CACHE_DIR":
+        return None
+    default = cache_dir_and_source({k: v for k, v in os.environ.items() if k != "MMNET_CACHE_DIR"})[0]
+    if default.resolve() == folder.resolve():
+        return None
+    return default if any(e.name.startswith("frames-") for e in cache_entries(default)) else None
 
 
 # cli.py's "interrupted: ..." line (the default says finished work is kept for a rerun to continue)

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from ..utils import json_object_or_none, stat_key
 
-__all__ = ["is_synthetic", "training_record", "training_caption", "record_caption", "licence_note", "label_warning",
-           "record_warning", "run_folder", "run_config",
+__all__ = ["is_synthetic", "data_roots", "training_record", "training_caption", "record_caption", "licence_note",
+           "label_warning", "record_warning", "run_folder", "run_config",
            "model_card_beside", "card_problem", "header_training", "newest_model", "dataset_name", "UNRECORDED_CAPTION",
            "LICENCE_NOT_RECORDED", "DATASET_NAMES"]
 
@@ -78,6 +78,11 @@ def _resolve(root: Path, run: Path) -> Path:
     return root
 
 
+def data_roots(data: dict, run: Path | None = None) -> list[Path]:
+    """The data folders of a run's ``data`` section, relative ones looked for as training saw them (from ``run``)."""
+    return [_resolve(r, run) if run is not None else r for r in _roots(data)]
+
+
 def is_synthetic(data: dict, run: Path | None = None) -> bool | None:
     """Whether a run's ``data`` section (of its config.yaml) trained on mmnet's synthetic faces: True when
     any of its data folders is a synthetic set (a model trained partly on synthetic data is labelled as
@@ -85,7 +90,7 @@ def is_synthetic(data: dict, run: Path | None = None) -> bool | None:
     Relative folders are looked for as training saw them, from ``run`` (the run folder) when given."""
     from ..data.common import SYNTH_MARKER
 
-    root_paths = [_resolve(r, run) if run is not None else r for r in _roots(data)]
+    root_paths = data_roots(data, run)
     if any((r / SYNTH_MARKER).is_file() for r in root_paths):
         return True
     if root_paths and all(r.is_dir() for r in root_paths):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..data.releases import papers_to_cite
 from ..version import __version__
 
-__all__ = ["MMNET_PAPER", "run_citations", "citation_lines"]
+__all__ = ["MMNET_PAPER", "run_citations", "citation_lines", "fold_versions"]
 
 #: the paper whose network mmnet implements (the README's BibTeX; CITATION.cff's reference)
 MMNET_PAPER = ("Li, Sui, Zhu & Zhao, 2022, \"MMNet: Muscle Motion-Guided Network for Micro-Expression Recognition\", "
@@ -20,9 +20,20 @@ MMNET_PAPER = ("Li, Sui, Zhu & Zhao, 2022, \"MMNet: Muscle Motion-Guided Network
 _MMNET_NETWORK = "mmnet.model.mmnet:MMNet"
 
 
-def run_citations(report: dict) -> dict:
+def fold_versions(run) -> list[str]:
+    """The mmnet versions that trained a run's finished folds (a done.json of before they were recorded: env.json's),
+    in the folds' order: two after a resume by a newer mmnet."""
+    from ..run_folder import fold_software
+
+    found = (fold_software(f.done, run.env).get("mmnet_version") for seed in sorted(run.folds) for f in run.folds[seed]
+             if f.finished)
+    return list(dict.fromkeys(str(v) for v in found if v))
+
+
+def run_citations(report: dict, versions: list[str] | None = None) -> dict:
     """``cite``: ``network`` (the MMNet paper, or none for another network), ``software`` (mmnet, the version that
-    wrote the report), ``data`` (the papers of the run's data, each once) and ``notes`` (what is not cited, why)."""
+    wrote the report), ``data`` (the papers of the run's data, each once) and ``notes`` (what is not cited, why).
+    ``versions``: the mmnet versions that trained the folds (:func:`fold_versions`; None: env.json's)."""
     protocol = report.get("protocol") or {}
     network = protocol.get("network") or {}
     trained = [t.get("name") for t in network.get("trained") or []]
@@ -44,9 +55,13 @@ def run_citations(report: dict) -> dict:
                               objective="objective" in str(protocol.get("scheme") or ""))
         if not data:
             notes.append("no published dataset: cite the source of your own clips")
-    version = env.get("mmnet_version") or __version__  # the mmnet that trained the run (env.json), else this one
-    scored = "" if version == __version__ else f"; this report by mmnet {__version__}"
-    software = f"mmnet {version}, which trained the run{scored} (cite it as its CITATION.cff says)"
+    # the mmnets that trained the folds (a run resumed after an upgrade: two), else env.json's, else this one
+    versions = versions or [env.get("mmnet_version") or __version__]
+    scored = "" if versions == [__version__] else f"; this report by mmnet {__version__}"
+    trained = ("which trained the run" if len(versions) == 1 else
+               "which trained the run's folds (the Reproduce line names which trained which)")
+    named = " and ".join([", ".join(versions[:-1]), versions[-1]] if len(versions) > 1 else versions)
+    software = f"mmnet {named}, {trained}{scored} (cite it as its CITATION.cff says)"
     return {"network": cited_network, "software": software, "data": data, "notes": notes}
 
 

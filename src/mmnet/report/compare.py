@@ -58,6 +58,7 @@ from .bootstrap import (
     paired_sign_flip,
     stratum_sizes,
 )
+from .compare_roots import same_data_root
 from .compare_text import (
     INSTANCES_NOTE,
     MCNEMAR_NOTE,
@@ -276,7 +277,8 @@ def compare_runs(paths: Sequence[str | Path], resamples: int = RESAMPLES) -> dic
     comparisons = []
     for name, (run, _, frames) in zip(names[1:], loaded[1:]):
         configs = _configs(ref_run, run)
-        inert = inert_in_both(*configs)  # keys neither network nor data path reads: not differences
+        # keys neither network nor data path reads, and a data root written two ways: not differences
+        inert = {**inert_in_both(*configs), **same_data_root(ref_run, run)}
         one = inert_in_one(*configs)  # read by one run only: the difference is in what makes the other not read it
         used = _settings_used(run)
         changed = _setting_differences(ref_used, used, {**inert, **one})

@@ -143,7 +143,7 @@ def render_compare_markdown(result: dict) -> str:
             lines += ["", f"Not in McNemar (no seed of the other run to pair with): {'; '.join(left)}."]
         diff = c["config_differences"]
         lines += ["", "Differences in the settings used (reference → run): "
-                  + ("; ".join(f"{k}: {as_written(v[0])} → {as_written(v[1])}" for k, v in list(diff.items())[:30])
+                  + ("; ".join(f"{k}: {_shown(k, v[0])} → {_shown(k, v[1])}" for k, v in list(diff.items())[:30])
                      or "none")
                   + (f"; ... {len(diff) - 30} more" if len(diff) > 30 else "") + ". " + USED_NOTE + "."]
         if unused := c.get("inert_differences"):
@@ -156,6 +156,14 @@ def render_compare_markdown(result: dict) -> str:
     if result["notes"]:
         lines += ["", "Notes:", "", *[f"- {n}" for n in result["notes"]]]
     return "\n".join(lines) + "\n"
+
+
+def _shown(key: str, value) -> str:
+    """A compared value as config.yaml writes it; the mmnets that trained a run's folds (a list, one per mmnet) as
+    plain text: ``0.1.0 1ac4fea (seed 0) and 0.2.0 8fdbf3b ... (seed 0)``."""
+    if key == "mmnet" and isinstance(value, list):
+        return " and ".join(map(str, value))
+    return as_written(value)
 
 
 def _per_dataset_lines(runs: list[dict]) -> list[str]:

@@ -133,7 +133,8 @@ def _synthetic_line(report: dict) -> str | None:
         return None
     composite = (report.get("config") or {}).get("data", {}).get("dataset") == "composite"
     layout = drawn.get("layout") or next(iter(report.get("datasets") or []), "")
-    return synthetic_banner([layout], what="run", partly=composite)
+    inferred = (report.get("environment") or {}).get("synthetic_data_inferred")
+    return synthetic_banner([layout], what="run", partly=composite) + (f" ({inferred}.)" if inferred else "")
 
 
 def _not_run(subjects: list[str]) -> str:

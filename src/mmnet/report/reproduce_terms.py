@@ -63,6 +63,10 @@ def synthetic_terms(env: dict) -> str:
     if "synthetic_data" not in env:
         return ""
     command = env.get("synthetic_command")
+    if env.get("synthetic_data_inferred"):  # an earlier mmnet's env.json: the data root's synth.json tells
+        drawn = f", {env['synthetic_generator']}" if env.get("synthetic_generator") else ""
+        return (f" The data are mmnet's synthetic set{drawn}; {env['synthetic_data_inferred']}, which holds the "
+                "settings that wrote it.")
     if older := env.get("synthetic_generator"):
         return (f" The data are mmnet's synthetic set, {older}: this mmnet's `mmnet synth` would draw other frames; "
                 "env.json's synthetic_data holds the settings of synth.json that wrote it.")

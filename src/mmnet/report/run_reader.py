@@ -19,6 +19,7 @@ from .. import run_folder as rf
 from ..data.common import natural_key
 from ..errors import MMNetError
 from ..shell_words import shell_quote
+from .synthetic_inferred import inferred_synthetic
 
 __all__ = ["RunFolderError", "Fold", "Run", "load_run", "read_predictions", "config_value", "read_csv", "read_json",
            "RUN_TABLE_REMEDY"]
@@ -273,6 +274,7 @@ def load_run(run_dir: str | Path) -> Run:
     env = read_json(root / rf.ENV) if (root / rf.ENV).is_file() else {}
     if not env:
         issues.append("env.json is missing: the environment cannot be audited.")
+    env.update(inferred_synthetic(config, env, root))  # a run of mmnet 0.1.0 on synthetic faces: by its data root
     if not (root / rf.SAMPLES).is_file():
         raise RunFolderError(f"'{root}' has no samples.csv: is it a run folder written by `mmnet train`?")
     samples = read_csv(root / rf.SAMPLES, ("sample_id", "dataset", "subject", "label", "class_index"),
