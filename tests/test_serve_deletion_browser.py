@@ -44,6 +44,13 @@ def test_the_page_says_when_the_check_was_skipped(browser, predictor, tmp_path, 
             sync_api.expect(note).to_contain_text("point at the motion behind this prediction")
         else:
             sync_api.expect(note).to_have_text(DELETION_SKIPPED)
+        # the figure's heading (the branches' shares, the check's numbers) and its panels' titles (the maps' ranges),
+        # pixels only before: written out under it, as the JSON gives them
+        words = page.locator("#clip-result .figure-text")
+        sync_api.expect(words).to_contain_text("The figure's heading: Inputs, and class-specific Grad-CAM of ")
+        sync_api.expect(words).to_contain_text("removing the motion in its top " if made else "not tested for")
+        sync_api.expect(words).to_contain_text("Its panels' titles: Grad-CAM, ")
+        sync_api.expect(words).to_contain_text("; stage 4: ")
         # next to the figure's download: the faces in it are for the recordings' agreement to allow publishing
         sync_api.expect(page.locator("#faces-note")).to_be_visible()
         sync_api.expect(page.locator("#faces-note")).to_contain_text("publish it only as the agreement covering")

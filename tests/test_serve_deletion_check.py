@@ -126,3 +126,28 @@ def test_a_model_without_attention_blocks_gets_the_figure_explain_draws(tmp_path
                 assert figure.text["mmnet.method"] == NO_ATTENTION
                 assert json.loads(figure.text["mmnet.gradcam"])["deletion_check"]["drop_top"] == \
                     result["deletion_check"]["drop_top"]
+
+
+def test_the_json_gives_what_the_figure_says_in_pixels_only(predictor):
+    # the Grad-CAM heading (branch shares, deletion check), the panels' titles and the maps' ranges were pixels only:
+    # no screen reader and no program reading the JSON could get them
+    with _served(predictor, ServeSettings()) as c:
+        clip, recording = _clip_and_recording(c)
+        micro, macro = recording["intervals"]
+        for result, url in _figures(clip, micro):
+            text, drawn = result["figure_text"], _gradcam_record(c, url)
+            shares = drawn["shares"]
+            assert text["gradcam_shares"] == shares and text["gradcam_cells"] == drawn["native_size"]
+            assert text["heading"].startswith(f"inputs, and class-specific Grad-CAM of {result['label']} ")
+            if shares is not None:  # None: a map zero everywhere (an untrained model's), which has no shares
+                assert (f"motion branch {100 * shares['motion']:.0f} %, PC branch {100 * shares['pc']:.0f} % of "
+                        "its positive attribution") in text["heading"]
+            assert text["heading"].endswith(result["deletion_check"]["verdict"])
+            cells = "x".join(map(str, drawn["native_size"]))
+            assert text["titles"][0] == f"Grad-CAM, {result['label']}: only {cells} cells"
+            assert len(text["gate_ranges"]) == 4 and len(text["titles"]) == 5
+            for k, ((lo, hi), title) in enumerate(zip(text["gate_ranges"], text["titles"][1:]), start=1):
+                assert title.startswith(f"stage {k}: ") and (title.endswith("fixed 0-1") or
+                                                             title == f"stage {k}: {lo:.3g}-{hi:.3g}")
+            assert text["gates_heading"].startswith("stages 1-4: ")
+        assert "figure_text" not in macro  # not drawn

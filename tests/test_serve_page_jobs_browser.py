@@ -71,9 +71,17 @@ def test_a_waiting_job_says_whose_job_it_waits_for(page, server, tmp_path):
     other.wait_for_selector("#cancel-other:not([hidden])", timeout=TIMEOUT_MS)
     assert "an analysis started in this browser, of slow.mp4" in other.inner_text("#waiting-text")
     assert other.inner_text("#cancel-other") == "Cancel the analysis of slow.mp4"
-    other.click("#cancel-other")
+    # the wait and its button are said with the stage, not only shown
+    sync_api.expect(other.locator("#status")).to_have_text(
+        "Waiting: another analysis is running. It waits for an analysis started in this browser, of slow.mp4 (in "
+        "another tab, or in a tab closed since): cancel that one to start this one now.")
+    other.evaluate("window.focused = []; document.addEventListener('focusin', (e) => focused.push(e.target.id))")
+    other.focus("#cancel-other")
+    other.keyboard.press("Enter")
     other.wait_for_selector("#timeline rect.interval", timeout=20_000)  # it starts at once, not 40 s later
     assert job_status(server, slow) == f"Job {slow} was deleted." and other.is_hidden("#waiting")
+    # the button hidden under the focus: focus went to the progress's Cancel, not to the page's body
+    assert other.evaluate("focused")[:2] == ["cancel-other", "cancel"], other.evaluate("focused")
     other.close()
 
 
@@ -169,3 +177,55 @@ def test_a_new_upload_in_a_new_tab_leaves_the_other_tabs_job_running(page, serve
     tab.wait_for_selector("#timeline rect.interval", timeout=20_000)
     assert job_status(server, slow) == f"Job {slow} was deleted."
     tab.close()
+
+
+def test_an_error_on_a_field_is_tied_to_it_and_focuses_it(page, tmp_path):
+    # the error named the "Onset frame" field, closed under Options, and nothing marked it or went there
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(mp4_bytes(synth_frames(n=14, apex=7, size=(96, 112))))
+    page.click("#options summary")
+    page.fill("#onset", "9999")  # the clip has 14 frames
+    page.click("#options summary")  # closed again, as most users leave it
+    page.set_input_files("#file", str(clip))
+    page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
+    assert "Onset frame" in page.inner_text("#error")
+    assert page.evaluate("document.getElementById('options').open")
+    assert page.get_attribute("#onset", "aria-invalid") == "true"
+    assert page.get_attribute("#onset", "aria-describedby") == "error"
+    assert page.evaluate("document.activeElement.id") == "onset"
+    assert page.get_attribute("#fps", "aria-invalid") is None  # the recording's field, hidden in clip mode
+    # the error region (an alert) says it: the status region no longer holds "Analysing" for browse mode to find
+    assert page.inner_text("#status").strip() == ""
+    page.fill("#onset", "")  # corrected: no longer marked
+    assert page.get_attribute("#onset", "aria-invalid") is None
+    assert page.get_attribute("#onset", "aria-describedby") is None
+
+
+def test_forced_colours_keep_the_keys_and_the_marks(page, tmp_path):
+    page.emulate_media(forced_colors="active")
+    page.check("input[name=mode][value=recording]")
+    page.set_input_files("#file", str(_recording(tmp_path, "contrast.mp4")))
+    page.wait_for_selector("#intervals tbody tr button", timeout=TIMEOUT_MS)
+    # the class swatches and the timeline keep their colours, so that the legend still matches the bands
+    adjust = "(node) => getComputedStyle(node).forcedColorAdjust"
+    assert page.eval_on_selector("#legend i", adjust) == "none"
+    assert page.eval_on_selector("#timeline", adjust) == "none"
+    assert page.eval_on_selector("#clip-result .swatch, #interval-detail .swatch", adjust) == "none"
+    # the curves' keys are drawn as the curves are: colour and dash pattern (not colour alone)
+    keys = page.evaluate("[...document.querySelectorAll('#legend svg.key line')].map((l) => "
+                         "[l.getAttribute('stroke'), l.getAttribute('stroke-dasharray')])")
+    drawn = page.evaluate("[...document.querySelectorAll('#timeline path.curve, #timeline line.threshold')].map((l)"
+                          " => [l.getAttribute('stroke'), l.getAttribute('stroke-dasharray')])")
+    assert keys and sorted(keys) == sorted(drawn), (keys, drawn)
+    # the row shown and its pressed button: marked by a system colour's border, not by bold alone
+    row = page.eval_on_selector("#intervals tbody tr.selected td", "(td) => getComputedStyle(td).borderTopWidth")
+    assert row == "2px"
+    pressed = page.eval_on_selector("#intervals button[aria-pressed=true]",
+                                    "(b) => getComputedStyle(b).borderTopWidth")
+    assert pressed == "3px"
+    assert page.eval_on_selector("label.button", "(l) => getComputedStyle(l).borderTopStyle") == "solid"
+    # the axis and its ticks: 3:1 at least on the plot (#999 on #fafbfd was 2.75:1)
+    assert set(page.evaluate("[...document.querySelectorAll('#timeline > line:not(.threshold)')].map((l) =>"
+                             " l.getAttribute('stroke'))")) == {"#767676"}
+    # the result said briefly: the summary is the paragraph after the heading that gets focus
+    sync_api.expect(page.locator("#status")).to_have_text("Result ready: 2 intervals found")

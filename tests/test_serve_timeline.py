@@ -85,7 +85,10 @@ def test_the_page_draws_both_scales_on_an_axis_cut_above_the_thresholds(tmp_path
             assert tip == "Frame 10: micro motion 32, above the axis (cut at 4.5)"
             label = page.get_attribute("#timeline", "aria-label")
             assert "micro threshold 1, macro threshold 1.5" in label and "the axis is cut at 4.5" in label, label
-            assert "highest 32" in label and "macro-expression motion (blue line)" in label
+            assert "highest 32" in label and "macro-expression motion (blue dash-dotted line)" in label
+            # told apart by more than colour: the macro scale's curve dash-dotted, the micro one's solid
+            assert page.get_attribute("#timeline path.curve.macro", "stroke-dasharray") == "8 3 2 3"
+            assert page.get_attribute("#timeline path.curve.micro", "stroke-dasharray") == "none"
             legend = page.inner_text("#legend")
             assert "macro-expression motion" in legend and "threshold of a macro-expression's motion" in legend
             assert "▲ a peak above the axis" in legend

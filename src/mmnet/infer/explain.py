@@ -35,7 +35,17 @@ from ..utils import atomic_write_bytes
 from .attribution import deletion_check, split_grad_cam
 from .clips import Clip, FrameNumber, as_clip
 from .explain_record import ALPHA, NOT_RECORDED, figure_record, png_text
-from .explain_text import caption_text, gates_heading, inputs_heading, main_input_title, panel_titles, title_text
+from .explain_text import (
+    caption_text,
+    flat_map,
+    gate_title,
+    gates_heading,
+    gradcam_title,
+    inputs_heading,
+    main_input_title,
+    panel_titles,
+    title_text,
+)
 from .gradcam import pc_offset, placement_note, target_index
 from .predictor import FrameLike, Predictor, checked_frame_pair
 from .prepared_note import check_prepared, prepared_notes
@@ -306,27 +316,27 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
     if e.gradcam is not None:
         _draw_gradcam(top, axes[3], e, extent, alpha, cmap)
     top.suptitle(inputs_heading(e, columns), fontsize=9)
-    stretched = [a for a in e.attention if not _flat(a)]
+    stretched = [a for a in e.attention if not flat_map(a)]
     if shared_scale and stretched:
         lo_all = min(float(a.min()) for a in stretched)
         hi_all = max(float(a.max()) for a in stretched)
     for k, (ax, attn) in enumerate(zip(stages, e.attention), start=1):
         lo, hi = float(attn.min()), float(attn.max())
         ax.imshow(e.onset, extent=extent)
-        if e.padding_only or _flat(attn):  # stretched, a constant map's edge effects would fill the colour range
+        if e.padding_only or flat_map(attn):  # stretched, a constant map's edge effects would fill the colour range
             vmin, vmax = 0.0, 1.0  # the range of a CA map (products of sigmoids)
             im = ax.imshow(attn, cmap="gray" if e.padding_only else cmap, alpha=alpha, vmin=vmin, vmax=vmax,
                            extent=extent)
             if e.padding_only:
                 ax.text(0.5, 0.5, "no motion:\nmap shows\npadding only", transform=ax.transAxes, ha="center",
                         va="center", fontsize=8, color="white", bbox={"facecolor": "black", "alpha": 0.6})
-            ax.set_title(f"stage {k}: {'no motion' if e.padding_only else 'flat'}, fixed 0-1", fontsize=9)
+            ax.set_title(gate_title(e, k, attn), fontsize=9)
         else:
             vmin, vmax = (lo_all, hi_all) if shared_scale else (lo, hi)
             if vmax <= vmin:
                 vmax = vmin + 1e-12
             im = ax.imshow(attn, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax, extent=extent)
-            ax.set_title(f"stage {k}: {lo:.3g}-{hi:.3g}", fontsize=9)
+            ax.set_title(gate_title(e, k, attn), fontsize=9)
         _colour_bar(bottom, im, ax, vmin, vmax)
     bottom.suptitle(gates_heading(e, shared_scale, columns), fontsize=9)
     axes += stages
@@ -342,12 +352,10 @@ def draw_explanation(fig, e: Explanation, *, alpha: float = ALPHA, shared_scale:
 def _draw_gradcam(fig, ax, e: Explanation, extent, alpha: float, cmap: str) -> None:
     """The Grad-CAM panel: the map over the onset face on its own [0, max] (it is a ReLU), with the warning
     that it has only S/16 cells on a side."""
-    cells = e.gradcam_native.shape
     hi = float(e.gradcam.max())
     ax.imshow(e.onset, extent=extent)
     im = ax.imshow(e.gradcam, cmap=cmap, alpha=alpha, vmin=0.0, vmax=hi if hi > 0 else 1.0, extent=extent)
-    ax.set_title(textwrap.fill(f"Grad-CAM, {e.target_class}: only {cells[0]}x{cells[1]} cells", width=30),
-                 fontsize=9)
+    ax.set_title(textwrap.fill(gradcam_title(e), width=30), fontsize=9)
     _colour_bar(fig, im, ax, 0.0, hi if hi > 0 else 1.0)
 
 
@@ -371,10 +379,3 @@ def _distinct_labels(values) -> list[str]:
         if len(set(labels)) == len(labels):
             return labels
     return labels
-
-
-def _flat(attn: np.ndarray) -> bool:
-    """The map's range is negligible beside its mean (below 0.1 %): stretched to the full colour range it
-    would show rounding and edge effects, not structure."""
-    lo, hi = float(attn.min()), float(attn.max())
-    return hi - lo <= 1e-3 * max(abs(float(attn.mean())), 1e-12)

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
+
 from .attribution import gradcam_heading
 from .explain_record import METHOD_SHORT
 from .predictor import ZERO_MOTION
 
-__all__ = ["inputs_heading", "gates_heading", "main_input_title", "panel_titles", "caption_text", "title_text"]
+__all__ = ["inputs_heading", "gates_heading", "main_input_title", "panel_titles", "caption_text", "title_text",
+           "gradcam_title", "gate_title", "flat_map", "figure_text"]
 
 
 def inputs_heading(e, columns: int) -> str:
@@ -60,3 +63,38 @@ def caption_text(e, columns: int, missing: str = "") -> str:
     looks like any other), then ``e.caption`` (``missing`` when it is empty)."""
     text = " ".join(part for part in (f"Warning: {ZERO_MOTION}." if e.still else "", e.caption or missing) if part)
     return textwrap.fill(text, width=max(60, 32 * columns))
+
+
+def gradcam_title(e) -> str:
+    """The Grad-CAM panel's title: its class, and that it has only S/16 cells on a side."""
+    cells = e.gradcam_native.shape
+    return f"Grad-CAM, {e.target_class}: only {cells[0]}x{cells[1]} cells"
+
+
+def gate_title(e, k: int, attn: np.ndarray) -> str:
+    """Stage ``k``'s attention panel's title: its map's own range (what its colours span), or why it is drawn on
+    the fixed 0-1 range of a CA map (no motion, or a flat map)."""
+    if e.padding_only or flat_map(attn):
+        return f"stage {k}: {'no motion' if e.padding_only else 'flat'}, fixed 0-1"
+    return f"stage {k}: {float(attn.min()):.3g}-{float(attn.max()):.3g}"
+
+
+def flat_map(attn: np.ndarray) -> bool:
+    """The map's range is negligible beside its mean (below 0.1 %): stretched to the full colour range it
+    would show rounding and edge effects, not structure."""
+    lo, hi = float(attn.min()), float(attn.max())
+    return hi - lo <= 1e-3 * max(abs(float(attn.mean())), 1e-12)
+
+
+def figure_text(e) -> dict:
+    """The figure's words and numbers that are otherwise pixels only, for a text alternative (the server's
+    ``figure_text``): the Grad-CAM row's ``heading`` (unwrapped), the branches' ``gradcam_shares``, the panels'
+    ``titles`` (Grad-CAM's, then each stage's), the attention row's ``gates_heading`` and each map's
+    ``gate_ranges`` ([min, max])."""
+    return {"heading": gradcam_heading(e) if e.gradcam is not None else None,
+            "gradcam_shares": e.gradcam_shares,
+            "gradcam_cells": list(e.gradcam_native.shape) if e.gradcam is not None else None,
+            "titles": ([gradcam_title(e)] if e.gradcam is not None else [])
+            + [gate_title(e, k, a) for k, a in enumerate(e.attention, start=1)],
+            "gates_heading": " ".join(gates_heading(e, False, 1).split()),
+            "gate_ranges": [[float(a.min()), float(a.max())] for a in e.attention]}

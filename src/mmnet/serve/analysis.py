@@ -21,6 +21,7 @@ import numpy as np
 from ..infer import Predictor, align_clip, explain_pair, load_clip
 from ..infer.attribution import deletion_verdict, faithful
 from ..infer.explain import explanation_png
+from ..infer.explain_text import figure_text
 from ..infer.faces_note import FACES_NOTE
 from ..spotting.intervals import FILE_NUMBER, VIDEO_FROM_0, intervals_csv, spreadsheet_safe
 from .jobs import Job
@@ -62,20 +63,22 @@ def thumbnail(image: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
 def _figure(predictor: Predictor, onset: np.ndarray, apex: np.ndarray, name: str,
             title: str, frames: tuple[int, int], caption: str,
             record: dict[str, str] | None = None, check_deletion: bool = True
-            ) -> tuple[dict[str, bytes], dict]:
+            ) -> tuple[dict[str, bytes], dict, dict]:
     """The pictures of one onset/apex pair and the attention figure captioned as ``mmnet explain`` does (what the
     model was trained on), recording ``record`` in its PNG (the model's name and sha256, alignment), with the
     result's ``deletion_check`` (:func:`deletion_field`). A model without CA blocks is drawn as ``mmnet explain``
     draws it: the inputs, Grad-CAM and its deletion check, and a note where the gates' row would be. All are drawn in
     memory: none is written to disk (a nearly full disk does not fail the job, and no face lands in the job's
-    folder)."""
+    folder). Returns the pictures, ``deletion_check`` and ``figure_text``: the words and numbers the figure gives as
+    pixels only (its Grad-CAM heading with the branches' shares, the panels' titles and the maps' ranges:
+    :func:`mmnet.infer.explain_text.figure_text`), which the page writes beside the picture."""
     files = {f"{name}onset.png": png(thumbnail(onset)), f"{name}apex.png": png(thumbnail(apex))}
     explanation = explain_pair(predictor, onset, apex, check_deletion=check_deletion)
     explanation.source, (explanation.onset_frame, explanation.apex_frame) = title, frames
     explanation.caption = caption
     explanation.provenance = {**(record or {}), "faces": FACES_NOTE}
     files[f"{name}attention.png"] = explanation_png(explanation)
-    return files, deletion_field(explanation.deletion)
+    return files, deletion_field(explanation.deletion), figure_text(explanation)
 
 
 def deletion_field(deletion: dict | None) -> dict:
@@ -97,8 +100,9 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     Returns ``mmnet predict --json``'s fields for the clip (``source`` is the upload's name), plus
     ``warnings``: the prediction's notes as a list (``warning`` joins them), ``files``: the names of
     the pictures, and ``deletion_check`` (the attention figure's deletion check, or that it was skipped:
-    ``check_deletion`` false, see :func:`deletion_field`). Notes and warnings are worded for
-    the server (``messages.for_web``); ``caption`` is the attention figure's (``provenance.training_caption``).
+    ``check_deletion`` false, see :func:`deletion_field`) and ``figure_text`` (:func:`_figure`). Notes and warnings
+    are worded for the server (``messages.for_web``); ``caption`` is the attention figure's
+    (``provenance.training_caption``).
     """
     job.update(progress=0.1, stage="Reading the clip")
     clip = load_clip(path)
@@ -112,11 +116,11 @@ def analyse_clip(job: Job, predictor: Predictor, path: Path, *, onset: int | Non
     prediction = replace(prediction, source=job.name, notes=notes, recording_warning=warning)
     job.update(progress=0.7, stage="Drawing the attention maps")
     frames = clip.read_pair(prediction.onset, prediction.apex)
-    job.files, deletion = _figure(predictor, *frames, "", job.name, (prediction.onset, prediction.apex),
+    job.files, deletion, text = _figure(predictor, *frames, "", job.name, (prediction.onset, prediction.apex),
                                   caption, {**(record or {}), "aligned": str(aligner is not None).lower()},
                                   check_deletion)
     return {**prediction.to_dict(), "warnings": list(prediction.notes), "files": sorted(job.files),
-            "deletion_check": deletion, "faces_note": FACES_NOTE}
+            "deletion_check": deletion, "figure_text": text, "faces_note": FACES_NOTE}
 
 
 def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fps: float | None = None,
@@ -175,9 +179,9 @@ def analyse_recording(job: Job, predictor: Predictor, path: Path, spotter, *, fp
             note = ("A macro-expression: not classified (the model was trained on micro-expressions)."
                     if iv["type"] == "macro" else None)
         else:
-            files, iv["deletion_check"] = _figure(predictor, *pairs[k], name, f"{job.name} interval {k + 1}",
-                                                  (iv["onset"], iv["apex"]), caption,
-                                                  {**(record or {}), "aligned": "true"}, check_deletion)
+            files, iv["deletion_check"], iv["figure_text"] = _figure(
+                predictor, *pairs[k], name, f"{job.name} interval {k + 1}", (iv["onset"], iv["apex"]), caption,
+                {**(record or {}), "aligned": "true"}, check_deletion)
             note = None
         job.files.update(files)
         iv["files"] = sorted(files)

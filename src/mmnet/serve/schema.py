@@ -104,6 +104,22 @@ class DeletionCheck(_Open):
     verdict: str | None = Field(None, description="that reading as the figure's heading says it")
 
 
+class FigureText(_Open):
+    """What the attention figure gives as pixels only, as text: the page writes it beside the picture."""
+
+    heading: str | None = Field(None, description="the Grad-CAM row's heading as the figure writes it: the class, "
+                                                  "the branches' shares of its positive attribution, the deletion "
+                                                  "check's numbers and reading")
+    gradcam_shares: dict[str, float] | None = Field(None, description="the motion (or main) branch's and the PC "
+                                                                      "branch's shares of the map's positive "
+                                                                      "attribution ({'motion', 'pc'}, adding up to "
+                                                                      "1); null for a map zero everywhere")
+    gradcam_cells: list[int] | None = Field(None, description="the Grad-CAM map's cells (rows, columns)")
+    titles: list[str] = Field([], description="the panels' titles: Grad-CAM's, then each attention stage's")
+    gates_heading: str | None = Field(None, description="the attention row's heading")
+    gate_ranges: list[list[float]] = Field([], description="each attention stage's map: [min, max]")
+
+
 _FACES = "the pictures show the upload's faces: publish them only as the agreement covering the recordings allows"
 
 
@@ -129,6 +145,8 @@ class Prediction(_Open):
                                                "and Grad-CAM, a note in place of the attention gates)")
     deletion_check: DeletionCheck | None = Field(None, description="with the attention figure: its Grad-CAM map's "
                                                                    "deletion check, or that it was skipped")
+    figure_text: FigureText | None = Field(None, description="with the attention figure: what it gives as pixels "
+                                                             "only, as text")
     faces_note: str | None = Field(None, description=_FACES)
     model: ModelRef
 
@@ -170,6 +188,8 @@ class Interval(_Open):
     files: dict[str, str] = Field({}, description="picture name -> its URL")
     deletion_check: DeletionCheck | None = Field(None, description="an interval drawn with an attention figure: as "
                                                                    "a clip's")
+    figure_text: FigureText | None = Field(None, description="an interval drawn with an attention figure: as a "
+                                                             "clip's")
 
 
 class Curve(BaseModel):

@@ -35,9 +35,20 @@ function colour(label) { return classColour(model.classes, label); }
 
 // Say a sentence through the page's one status region (screen readers read it; nothing is shown). The same
 // sentence twice in a row is changed by a no-break space, or it would not be read again.
+// It is emptied a while later (or when an error or a result takes over), so that a screen reader's browse mode
+// does not find "Analysing" there long after.
+const CLEAR_STATUS_MS = 10_000;
+let statusTimer = null;
 function announce(text) {
   const status = $("status");
   status.textContent = status.textContent === text ? `${text}\u00a0` : text;
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(clearStatus, CLEAR_STATUS_MS);
+}
+
+function clearStatus() {
+  clearTimeout(statusTimer);
+  $("status").textContent = "";
 }
 
 function mode() { return document.querySelector("input[name=mode]:checked").value; }
@@ -106,10 +117,39 @@ function hideProgress() {
   if (focused) $("file").focus();
 }
 
+// Hide the note on a waiting job; focus, if on its button, goes to Cancel (as hideProgress moves it to the file).
+function hideWaiting() {
+  if ($("waiting").contains(document.activeElement)) ($("progress").hidden ? $("file") : $("cancel")).focus();
+  $("waiting").hidden = true;
+}
+
 function showError(message) {
   hideProgress();
+  clearStatus();  // the error region (role=alert) says it
   $("error").hidden = false;
   $("error").textContent = message;
+  markFields(message);
+}
+
+// The options' fields an error names (the server's names for them: "Onset frame", "Frame rate"): marked invalid
+// and described by the error, the options opened and focus on the first of them.
+const FIELD_NAMES = { onset: "Onset frame", apex: "Apex frame", fps: "Frame rate" };
+function markFields(message) {
+  const named = Object.entries(FIELD_NAMES).filter(([id, name]) => message.includes(name) &&
+    $(id).closest(".options").matches(mode() === "clip" ? ".clip-only" : ".recording-only")).map(([id]) => $(id));
+  if (!named.length) return;
+  $("options").open = true;
+  for (const field of named) {
+    field.setAttribute("aria-invalid", "true");
+    field.setAttribute("aria-describedby", "error");
+  }
+  named[0].focus();
+}
+
+// A new submit, or the field changed: no longer marked by the last error.
+function unmarkField(field) {
+  field.removeAttribute("aria-invalid");
+  field.removeAttribute("aria-describedby");
 }
 
 // The progress bar at `fraction` (null: unknown) with its line of text; `stage` (e.g. "Uploading") and `done` (the
@@ -167,6 +207,7 @@ function begin() {
   run = {};
   spoken = {};
   forgetPictures();
+  for (const id of Object.keys(FIELD_NAMES)) unmarkField($(id));
   for (const id of ["error", "result", "note", "download-error"]) $(id).hidden = true;
   return run;
 }
@@ -175,7 +216,7 @@ function begin() {
 function end(ticket) {
   if (run === ticket) run = null;
   forgetJob(ticket.jobId);
-  $("waiting").hidden = true;
+  hideWaiting();
 }
 
 // This browser's jobs not seen to end ({id: name}); another tab may have added or removed some meanwhile.
@@ -312,7 +353,7 @@ async function analyse(file) {
 // tab's, or a closed tab's) is named, with a button to cancel it; else it is someone else's, which the page cannot
 // cancel. Asked at most every few seconds (the server sends the state 4 times a second).
 const WHO_EVERY_MS = 3000;
-async function whoRuns(ticket) {
+async function whoRuns(ticket, stage) {
   if (ticket.askedAt && Date.now() - ticket.askedAt < WHO_EVERY_MS) return;
   ticket.askedAt = Date.now();
   const ahead = [];
@@ -342,19 +383,25 @@ async function whoRuns(ticket) {
     $("waiting-text").textContent = "It waits for someone else's analysis on this server to end (this page cannot " +
       "cancel theirs), then starts.";
   }
+  // said with the stage (the note alone, shown late, is not read), again only when it changes
+  const said = `${stage}. ${$("waiting-text").textContent}`;
+  if (ticket.waitSaid !== said) {
+    ticket.waitSaid = said;
+    announce(said);
+  }
 }
 
 // Cancel the job of this browser that the one shown waits for (its id on the button).
 async function cancelOther() {
   const id = $("cancel-other").dataset.id;
-  $("waiting").hidden = true;
+  hideWaiting();
   forgetJob(id);
   try {
     await api(`api/jobs/${encodeURIComponent(id)}`, { method: "DELETE" });
   } catch (e) {
     return showError(NO_ANSWER);
   }
-  if (run) run.askedAt = 0;  // asked again at the next state
+  if (run) Object.assign(run, { askedAt: 0, waitSaid: null });  // asked (and said) again at the next state
   announce("The other analysis was cancelled.");
 }
 
@@ -419,7 +466,12 @@ function follow(id, ticket, name) {
     if (run !== ticket) return;
     const running = s.status !== "done" && s.status !== "failed";  // its end is said by the result or the error
     const done = s.progress !== null ? ` (${Math.round(s.progress * 100)} % of the analysis${timeLeft(s.eta_s)})` : "";
-    if (running && s.stage.startsWith("Waiting")) whoRuns(ticket); else if (running) $("waiting").hidden = true;
+    const waiting = running && s.stage.startsWith("Waiting");
+    if (waiting) {  // the stage is said by whoRuns, with whose analysis it waits for and what to do
+      const stage = stageName(s.stage);
+      if (spoken.stage !== stage) spoken = { stage, quarter: -1, at: Date.now(), percent: null };
+      whoRuns(ticket, stage);
+    } else if (running) hideWaiting();
     if (running) {
       const bar = s.progress === null ? null : 0.5 + 0.5 * s.progress;
       progress(bar, `${s.stage}${done}`, stageName(s.stage), s.progress);
@@ -527,6 +579,14 @@ function detail(data, files, prefix, what) {
       : `below, the attention gates of four stages of the motion branch, the same for every class (not evidence for ${label})`;
     image.alt = `Figure for ${what} (predicted ${label}): onset, apex, motion and the Grad-CAM map of ${label} (class-specific but coarse) above; ${gates}`;
     node.querySelector(".model-caption").textContent = model.caption || "";  // written on the figure as pixels
+    const words = data.figure_text;  // the heading's and panels' words, pixels only on the figure
+    if (words) {
+      const said = [];
+      if (words.heading) said.push(`The figure's heading: ${sentence(words.heading)}`);
+      if ((words.titles || []).length) said.push(`Its panels' titles: ${sentence(words.titles.join("; "))}`);
+      node.querySelector(".figure-text").hidden = !said.length;
+      node.querySelector(".figure-text").textContent = said.join(" ");
+    }
     if (data.deletion_check && data.deletion_check.skipped) {  // mmnet serve --no-deletion-check: said, not left out
       node.querySelector(".attention-note").hidden = false;
       node.querySelector(".attention-note").textContent = sentence(data.deletion_check.note);
@@ -722,11 +782,7 @@ function showRecording(data, id) {
   }
   entry("µ: micro-expression, M: macro-expression");
   if (data.curve) {  // the key of the curves and thresholds the timeline draws (charts.js CURVES)
-    const line = (kind, scale) => {
-      const swatch = document.createElement("i");
-      swatch.className = `${kind} ${scale}`;
-      return swatch;
-    };
+    const line = lineKey;  // drawn as the timeline draws it: its colour and its dash pattern
     const macro = Array.isArray(data.curve.macro);
     entry(macro ? "micro-expression motion" : "motion", line("line", "micro"));
     if (macro) entry("macro-expression motion", line("line", "macro"));
@@ -763,7 +819,7 @@ function showRecording(data, id) {
   $("interval-detail").textContent = "";
   downloads(data, id, baseName(data.source), recordingFigures(data));
   if (n) select(0, false);
-  resultReady($("recording-summary").textContent);
+  resultReady(found);  // short: the summary is the paragraph after the heading that gets focus
 }
 
 // Why an interval has no class, in its row: the reason its detail gives at length.
@@ -860,6 +916,7 @@ function setup() {
   input.addEventListener("change", () => { if (input.files.length) analyse(input.files[0]); input.value = ""; });
   $("cancel").addEventListener("click", cancel);
   $("cancel-other").addEventListener("click", cancelOther);
+  for (const id of Object.keys(FIELD_NAMES)) $(id).addEventListener("input", () => unmarkField($(id)));
   // Leaving (closing the tab, going elsewhere) while an analysis runs: the browser asks first, in its own words.
   // The job goes on on the server; a new tab of this browser follows it again.
   window.addEventListener("beforeunload", (e) => {

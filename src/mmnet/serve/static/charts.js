@@ -2,6 +2,7 @@
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
+const AXIS = "#767676";
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
                  "#bcbd22", "#7f7f7f"];
 
@@ -92,7 +93,8 @@ function timeline(svg, data, colour) {
   if (!data.curve) {
     el("text", { x: W / 2, y: top + plotH / 2, "text-anchor": "middle" }, svg).textContent = "(no motion curve)";
   }
-  el("line", { x1: left, x2: W - right, y1: top + plotH, y2: top + plotH, stroke: "#999" }, svg);
+  // the axis and its ticks: #767676 on the plot's #fafbfd is 4.3:1 (#999 was 2.7:1, below the 3:1 graphics need)
+  el("line", { x1: left, x2: W - right, y1: top + plotH, y2: top + plotH, stroke: AXIS }, svg);
   // the frame shown at t seconds: by a video's own frame times where the curve has them (its rate may vary)
   const timed = data.curve && Array.isArray(data.curve.seconds) ? data.curve.frames
     .map((f, i) => [data.curve.seconds[i], f]).filter(([s]) => typeof s === "number") : [];
@@ -108,18 +110,29 @@ function timeline(svg, data, colour) {
   const step = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600].find((s) => seconds / s <= 10) || 1200;
   for (let t = 0; t <= seconds + 1e-9; t += step) {
     const px = x(frameAt(t));
-    el("line", { x1: px, x2: px, y1: top + plotH, y2: top + plotH + 4, stroke: "#999" }, svg);
+    el("line", { x1: px, x2: px, y1: top + plotH, y2: top + plotH + 4, stroke: AXIS }, svg);
     el("text", { x: px, y: H - 8, "text-anchor": "middle" }, svg).textContent = clock(t, step < 1 ? 1 : 0);
   }
   return said;
 }
 
-// Both scales' curves (the micro scale's dark, the macro scale's blue) with their thresholds (dashed, dotted), on one
+// Both scales' curves (the micro scale's dark and solid, the macro scale's blue and dash-dotted: not told apart by
+// colour alone, which forced colours or colour blindness lose) with their thresholds (dashed, dotted), on one
 // axis cut at 3 times the higher threshold, so that one spike (a hand, a turn of the head) does not press the
 // thresholds to the floor: a peak above it is marked with a triangle at the top, its value in its title. Returns
 // the words for screen readers.
-const CURVES = { micro: { stroke: "#1d2330", dash: "5 4", line: "#b3261e" },
-                 macro: { stroke: "#2f6db5", dash: "1.5 3", line: "#2f6db5" } };
+const CURVES = { micro: { stroke: "#1d2330", pattern: "none", dash: "5 4", line: "#b3261e" },
+                 macro: { stroke: "#2f6db5", pattern: "8 3 2 3", dash: "1.5 3", line: "#2f6db5" } };
+
+// The legend's key of a curve (`kind` "line") or of a threshold ("dash") of `scale`: a short stretch of the line
+// drawn as the timeline draws it, its colour and its dash pattern.
+function lineKey(kind, scale) {
+  const svg = el("svg", { width: 24, height: 8, class: `key ${kind} ${scale}`, "aria-hidden": "true" });
+  const curve = kind === "line";
+  el("line", { x1: 0, x2: 24, y1: 4, y2: 4, stroke: curve ? CURVES[scale].stroke : CURVES[scale].line,
+               "stroke-width": 2, "stroke-dasharray": curve ? CURVES[scale].pattern : CURVES[scale].dash }, svg);
+  return svg;
+}
 function motion(svg, data, x, top, plotH, left, right) {
   const curves = { micro: data.curve.score, macro: Array.isArray(data.curve.macro) ? data.curve.macro : null };
   const thresholds = Object.entries(data.thresholds || {}).filter(([s, t]) => curves[s] && typeof t === "number");
@@ -150,7 +163,8 @@ function motion(svg, data, x, top, plotH, left, right) {
       pen = true;
     });
     if (run) mark();
-    el("path", { d, fill: "none", stroke: CURVES[scale].stroke, "stroke-width": 1.2, class: `curve ${scale}` }, svg);
+    el("path", { d, fill: "none", stroke: CURVES[scale].stroke, "stroke-width": 1.2,
+                 "stroke-dasharray": CURVES[scale].pattern, class: `curve ${scale}` }, svg);
   }
   for (const [scale, t] of thresholds) {
     el("line", { x1: left, x2: right, y1: y(t), y2: y(t), stroke: CURVES[scale].line,
@@ -159,7 +173,8 @@ function motion(svg, data, x, top, plotH, left, right) {
   const cut = highest > max;
   const label = el("text", { x: left + 2, y: top + 11, class: "axis-label" }, svg);
   label.textContent = cut ? `motion (axis to ${short(max)})` : "motion";
-  const lines = curves.macro ? "micro-expression motion (dark line) and macro-expression motion (blue line)"
+  const lines = curves.macro ? "micro-expression motion (dark solid line) and macro-expression motion (blue " +
+    "dash-dotted line)"
     : "micro-expression motion";
   const limits = thresholds.map(([scale, t]) => `${scale} threshold ${short(t)}`).join(", ");
   const peaks = clipped === 1 ? "1 peak above it marked by a triangle"
