@@ -5,9 +5,9 @@ that a cache on a shared server does not pass licence-gated data on to every acc
 A folder that was there before keeps its mode. One a group shares on purpose, which is a folder with the setgid bit
 (``chmod 2770``, umask 002), stays shared: its files keep the umask's group access, and the folders mmnet makes
 inside it (``flow/``, ``apex/``, ``calibration/``) take its group access and sticky bit (the system passes the
-setgid bit on), so that the group can use and prune them too. Other users get nothing from mmnet's folders and
-files anywhere, and a folder without the setgid bit (an earlier mmnet's 0755 cache, a 1777 one) shares nothing:
-the folders and files mmnet makes in it are private.
+setgid bit on), so that the group can use and prune them too. Accounts outside the group get nothing from the
+folders and data files mmnet makes, and a folder without the setgid bit (an earlier mmnet's 0755 cache, a 1777
+one) shares nothing: the folders and files mmnet makes in it are private.
 """
 
 from __future__ import annotations
