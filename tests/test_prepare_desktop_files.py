@@ -33,6 +33,8 @@ def test_desktop_files_make_one_note_with_their_count_and_one_path(tmp_path):
     (note,) = desktop_note(jobs)
     assert note.startswith("desktop_files: 6 hidden or macOS/Windows metadata file(s) ignored")
     assert f"in 2 clip folder(s), e.g. '{raw / 'EP01' / '.DS_Store'}'" in note
+    # every kind it counts is named: any hidden file, and a Windows download's mark
+    assert "(hidden files such as '.DS_Store'" in note and "Zone.Identifier" in note
     assert desktop_note([job for job in jobs if not job.desktop]) == []
 
 

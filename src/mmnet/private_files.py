@@ -2,10 +2,12 @@
 folders mmnet makes are private to their user (0700) and the files in a private folder private too (0600), so
 that a cache on a shared server does not pass licence-gated data on to every account under a umask of 022.
 
-A folder that was there before keeps its mode: one a group shares on purpose (``chmod 2770``, umask 002) stays
-shared, and its files get the usual umask mode. The folders mmnet makes inside such a cache folder (``flow/``,
-``apex/``, ``calibration/``) take their parent's mode (the system passes the setgid bit on), so that the group can
-use and prune them too: private only where their parent is.
+A folder that was there before keeps its mode. One a group shares on purpose, which is a folder with the setgid bit
+(``chmod 2770``, umask 002), stays shared: its files keep the umask's group access, and the folders mmnet makes
+inside it (``flow/``, ``apex/``, ``calibration/``) take its group access and sticky bit (the system passes the
+setgid bit on), so that the group can use and prune them too. Accounts outside the group get nothing from the
+folders and data files mmnet makes, and a folder without the setgid bit (an earlier mmnet's 0755 cache, a 1777
+one) shares nothing: the folders and files mmnet makes in it are private.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ __all__ = ["make_private_folder", "keep_private", "owner_and_mode", "cache_acces
 
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
-_OTHERS = 0o077  # group and other permission bits
+_OTHER_USERS = 0o007  # the permission bits of users outside the owner's group
 
 
 def make_private_folder(folder: str | Path, inside: str | Path | None = None) -> None:
     """Make ``folder`` and each missing parent with mode 0700 (the umask may take more away); folders that exist
-    keep their mode. ``inside``: the cache folder ``folder`` is in; a folder made below it takes its parent's mode
-    instead (the umask may take more away), so that a cache folder a group shares stays shared all through. A file
-    in the folder's place is left for the write into it to report."""
+    keep their mode. ``inside``: the cache folder ``folder`` is in; a folder made below it in a group folder (one
+    with the setgid bit) takes its parent's group access and sticky bit instead (the umask may take more away), so
+    that a cache folder a group shares stays shared all through; elsewhere it is private too. A file in the
+    folder's place is left for the write into it to report."""
     folder = Path(folder)
     inside = None if inside is None or os.name == "nt" else Path(inside)
     missing = []
@@ -36,18 +39,36 @@ def make_private_folder(folder: str | Path, inside: str | Path | None = None) ->
         missing.append(folder)
         folder = folder.parent
     for made in reversed(missing):
-        mode = made.parent.stat().st_mode & 0o777 if inside is not None and inside in made.parents else PRIVATE_FOLDER
-        made.mkdir(mode=mode, exist_ok=True)  # exist_ok: another process made it meanwhile
+        mode, special = PRIVATE_FOLDER, 0
+        if inside is not None and inside in made.parents:
+            parent = made.parent.stat().st_mode
+            if parent & stat.S_ISGID:  # shared with the group on purpose: never with other users
+                mode |= parent & 0o070
+                special = parent & (stat.S_ISGID | stat.S_ISVTX)
+        try:
+            made.mkdir(mode=mode)
+        except FileExistsError:
+            if not made.is_dir():
+                raise
+            continue  # another process made it meanwhile
+        if special and stat.S_IMODE(made.stat().st_mode) & special != special:
+            # mkdir may drop the sticky bit (and passes setgid on itself only on Linux): set them as the parent has
+            try:
+                os.chmod(made, stat.S_IMODE(made.stat().st_mode) | special)
+            except OSError:  # the system keeps setgid from one outside the group: the folder stays group-only
+                pass
 
 
 def keep_private(path: str | Path) -> None:
-    """Take the group and other permissions off the file ``path`` when its folder grants them none (a private
-    folder: one mmnet made, or the user's own); a file in a shared folder keeps the umask's mode."""
+    """Make the file ``path`` private (0600 at most) unless its folder is a group folder (one with the setgid bit),
+    where it keeps the umask's group access; other users get no access to it either way."""
     if os.name == "nt":  # no POSIX modes: access follows the folder's ACL
         return
     path = Path(path)
-    if path.parent.stat().st_mode & _OTHERS == 0:
-        os.chmod(path, path.stat().st_mode & PRIVATE_FILE)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    keep = ~_OTHER_USERS if path.parent.stat().st_mode & stat.S_ISGID else PRIVATE_FILE
+    if mode & keep != mode:
+        os.chmod(path, mode & keep)
 
 
 def owner_and_mode(path: str | Path) -> str:

@@ -161,3 +161,65 @@ def test_an_apex_cache_that_keeps_the_user_out_is_named_and_estimated_again(tmp_
     apex.save()
     assert f"its folder {shared / 'apex'} keeps you out: owner " in caplog.text and "drwx------" in caplog.text
     assert "made again next time" in caplog.text and "rerun stops" not in caplog.text
+
+
+@pytest.mark.parametrize("parent, umask, folder_mode, file_mode", [
+    (0o755, 0o022, 0o700, 0o600),  # an earlier mmnet's cache folder: its flow and apex estimates were 0755/0644
+    (0o1777, 0o002, 0o700, 0o600),  # a folder open to all (no setgid): shares nothing with anyone
+    (0o1777, 0o000, 0o700, 0o600),  # ... was a world-writable flow/ under umask 0
+    (0o3770, 0o002, 0o3770, 0o660),  # a group folder's sticky bit was lost
+    (0o2770, 0o002, 0o2770, 0o660),
+    (0o2775, 0o000, 0o2770, 0o660),  # a group folder shares with the group, never with other users
+], ids=["0755", "1777-umask002", "1777-umask0", "3770", "2770", "2775-umask0"])
+def test_folders_made_in_a_cache_folder_share_only_a_group_folders_group_access(tmp_path, parent, umask, folder_mode,
+                                                                               file_mode):
+    from mmnet.data.apex import ApexCache
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    os.chmod(cache, parent)
+    os.umask(umask)
+    face = np.zeros((16, 16, 3), np.uint8)
+    cached_flow(cache / "flow", "sub01/EP01", face, face, "farneback")
+    apex = ApexCache(cache / "apex" / "smic-hs.json")
+    apex.entries, apex.dirty = {"x": {"apex": 1}}, True
+    apex.save()
+    (flow,) = cache.rglob("*.npy")
+    for folder in (cache / "flow", flow.parent, cache / "apex"):
+        assert _mode(folder) == folder_mode, f"{folder.relative_to(cache)} is {oct(_mode(folder))}"
+    for path in (flow, cache / "apex" / "smic-hs.json"):
+        assert _mode(path) == file_mode, f"{path.relative_to(cache)} is {oct(_mode(path))}"
+    assert _mode(cache) == parent
+
+
+def test_the_frames_in_an_earlier_mmnets_open_cache_folder_are_private(root, tmp_path):
+    # a 0755 ~/.cache/mmnet made before mmnet made its cache private: its files were written 0644
+    cache = tmp_path / "old-cache"
+    cache.mkdir()
+    os.chmod(cache, 0o755)
+    _build(root, cache)
+    entries = [p for p in cache.iterdir() if p.suffix in (".npy", ".json")]  # the .lock holds no data
+    assert entries and all(_mode(p) == 0o600 for p in entries), {p.name: oct(_mode(p)) for p in entries}
+    assert _mode(cache) == 0o755
+
+
+def test_another_users_flow_file_is_named_not_written_over(tmp_path, monkeypatch):
+    # np.load's PermissionError was taken for a disk error: the flow was computed again and written over their file
+    from mmnet.errors import DataError
+
+    shared = _group_cache(tmp_path)
+    face = np.zeros((16, 16, 3), np.uint8)
+    cached_flow(shared / "flow", "sub01/EP01", face, face, "farneback")
+    (path,) = shared.rglob("*.npy")
+    inode, load = path.stat().st_ino, np.load
+
+    def refused(target, *args, **kwargs):  # as the kernel refuses another user's 0600 file (root may read anywhere)
+        if str(target) == str(path):
+            raise PermissionError(13, "Permission denied", str(target))
+        return load(target, *args, **kwargs)
+
+    monkeypatch.setattr(np, "load", refused)
+    with pytest.raises(DataError) as info:
+        cached_flow(shared / "flow", "sub01/EP01", face, face, "farneback")
+    assert f"'{path}' cannot be read (Permission denied; it belongs to " in str(info.value)
+    assert "it is left as it is" in str(info.value) and path.stat().st_ino == inode

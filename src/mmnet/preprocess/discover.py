@@ -126,8 +126,10 @@ def desktop_note(jobs: list[ClipJob]) -> list[str]:
     found = [job.desktop for job in jobs if job.desktop]
     if not found:
         return []
-    return [f"desktop_files: {sum(map(len, found))} hidden or macOS/Windows metadata file(s) ignored ('.DS_Store', "
-            f"AppleDouble '._NAME' files, Thumbs.db, desktop.ini) in {len(found)} clip folder(s), e.g. "
+    # every kind media.desktop_file counts: any hidden file, not only a Mac's
+    return [f"desktop_files: {sum(map(len, found))} hidden or macOS/Windows metadata file(s) ignored (hidden files "
+            "such as '.DS_Store' and AppleDouble '._NAME' files, Thumbs.db, desktop.ini, 'NAME:Zone.Identifier' "
+            f"download marks) in {len(found)} clip folder(s), e.g. "
             f"'{found[0][0]}': harmless, never read as frames"]
 
 

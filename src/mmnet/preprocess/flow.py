@@ -135,6 +135,8 @@ def cached_flow(cache_dir: str | Path, key: str, onset: np.ndarray, apex: np.nda
     if found:
         try:
             flow = np.load(path, allow_pickle=False)
+        except PermissionError as exc:  # another user's file: not damaged, and not to be written over
+            raise cache_access_error(path, exc) from None
         except (OSError, ValueError):
             flow = None  # unreadable (e.g. a disk error): recompute below
         if flow is not None and flow.shape == shape and flow.dtype == np.float32:
