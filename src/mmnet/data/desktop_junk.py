@@ -43,7 +43,8 @@ def merge_desktop(issues: list[Issue]) -> None:
         return
     example = next(iter(folders))
     kept.append(Issue(first.sample_id.split("/")[0], DESKTOP_CHECK, f"{sum(folders.values())} hidden or macOS/Windows "
-                      f"metadata file(s) ignored ('.DS_Store', AppleDouble '._NAME' files, Thumbs.db, desktop.ini) in "
+                      "metadata file(s) ignored (hidden files such as '.DS_Store' and AppleDouble '._NAME' files, "
+                      "Thumbs.db, desktop.ini, 'NAME:Zone.Identifier' download marks) in "
                       f"{len(folders)} folder(s), e.g. in {example}: harmless, never read as frames or annotations",
                       "warning"))
     issues[:] = kept
