@@ -18,8 +18,8 @@ from pathlib import Path
 
 from .errors import DataError
 
-__all__ = ["make_private_folder", "keep_private", "owner_and_mode", "cache_access_error", "PRIVATE_FOLDER",
-           "PRIVATE_FILE"]
+__all__ = ["make_private_folder", "keep_private", "file_mode", "write_private", "owner_and_mode", "cache_access_error",
+           "PRIVATE_FOLDER", "PRIVATE_FILE"]
 
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
@@ -57,6 +57,25 @@ def make_private_folder(folder: str | Path, inside: str | Path | None = None) ->
                 os.chmod(made, stat.S_IMODE(made.stat().st_mode) | special)
             except OSError:  # the system keeps setgid from one outside the group: the folder stays group-only
                 pass
+
+
+def file_mode(folder: str | Path) -> int:
+    """The mode to create a face-data file with in ``folder`` (the umask takes more away): 0600, or 0660 in a group
+    folder (setgid), so that no other account can open it while it is being written (a descriptor opened then
+    would outlive a later chmod)."""
+    if os.name == "nt":
+        return 0o666
+    try:
+        return 0o660 if Path(folder).stat().st_mode & stat.S_ISGID else PRIVATE_FILE
+    except OSError:  # no folder yet: the write says why
+        return PRIVATE_FILE
+
+
+def write_private(path: str | Path, data: bytes) -> None:
+    """``atomic_write_bytes`` for the cache's face data: created with ``file_mode`` and checked by ``keep_private``."""
+    from .utils import atomic_write_bytes
+
+    atomic_write_bytes(path, data, check=keep_private, mode=file_mode(Path(path).parent))
 
 
 def keep_private(path: str | Path) -> None:

@@ -29,14 +29,17 @@ T = TypeVar("T")
 _TRAILER = b"MMNETSHA256"  # + 32-byte digest of everything before it
 
 
-def atomic_write_bytes(path: str | Path, data: bytes | tuple, check: Callable[[Path], None] | None = None) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes | tuple, check: Callable[[Path], None] | None = None, *,
+                       mode: int = 0o666) -> None:
     """Write to a temporary file in the same folder, fsync, then rename: readers never see half. ``data``: the
     bytes, or a tuple of bytes-like parts written one after another (a large body is not copied to append to it).
+    ``mode``: the temporary's mode when created, less the umask (``private_files.write_private`` gives 0600: no
+    other account can open the file while it is written).
 
     ``check(temporary)``, when given, vets the written file before the rename: when it raises, the temporary is
     removed and the file at ``path``, if any, stays as it was."""
     path = Path(path)
-    tmp = _write_temporary(path, data)
+    tmp = _write_temporary(path, data, mode)
     try:
         if check is not None:
             check(Path(tmp))
@@ -155,11 +158,11 @@ def in_made_folder(path: Path, create: Callable[[], T], make_folder: Callable[[P
                 raise
 
 
-def _write_temporary(path: Path, data: bytes | tuple) -> str:
+def _write_temporary(path: Path, data: bytes | tuple, mode: int = 0o666) -> str:
     """``data`` (bytes, or a tuple of bytes-like parts) in a new, fsynced temporary file beside ``path`` (its folder
     made); returns the temporary's name."""
     try:
-        fd, tmp = in_made_folder(path, lambda: _create_temporary(path))
+        fd, tmp = in_made_folder(path, lambda: _create_temporary(path, mode))
     except OSError as exc:
         raise _about_target(exc, path) from None
     try:
@@ -222,14 +225,14 @@ def _about_replaced_target(exc: OSError, path: Path) -> OSError:
 _TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")  # what _create_temporary names them
 
 
-def _create_temporary(path: Path) -> tuple[int, str]:
-    """A new, exclusive temporary file beside ``path``, mode 0666 & ~umask (the kernel applies the umask)."""
+def _create_temporary(path: Path, mode: int = 0o666) -> tuple[int, str]:
+    """A new, exclusive temporary file beside ``path``, mode ``mode`` & ~umask (the kernel applies the umask)."""
     # O_BINARY: without it Windows opens the file in text mode and writes every b"\n" as b"\r\n"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = _temporary_name(path)
         try:
-            return os.open(tmp, flags, 0o666), tmp
+            return os.open(tmp, flags, mode), tmp
         except FileExistsError:
             continue
     raise FileExistsError(f"could not create a temporary file beside {path}")

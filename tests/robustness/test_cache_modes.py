@@ -135,7 +135,7 @@ def test_a_flow_folder_that_keeps_the_user_out_is_named_with_its_owner_and_mode(
     def refused(target, *args, **kwargs):  # as the kernel refuses another user (root may write anywhere)
         raise PermissionError(13, "Permission denied", str(target))
 
-    monkeypatch.setattr(flow_module, "atomic_write_bytes", refused)
+    monkeypatch.setattr(flow_module, "write_private", refused)
     face = np.zeros((16, 16, 3), np.uint8)
     with pytest.raises(DataError) as info:
         cached_flow(shared / "flow", "sub01/EP01", face, face, "dis")
@@ -155,7 +155,7 @@ def test_an_apex_cache_that_keeps_the_user_out_is_named_and_estimated_again(tmp_
     def refused(target, *args, **kwargs):  # as the kernel refuses another user (root may write anywhere)
         raise PermissionError(13, "Permission denied", str(target))
 
-    monkeypatch.setattr(apex_module, "atomic_write_bytes", refused)
+    monkeypatch.setattr(apex_module, "write_private", refused)
     apex = ApexCache(shared / "apex" / "smic-hs.json")
     apex.entries, apex.dirty = {"x": {"apex": 1}}, True
     apex.save()
@@ -223,3 +223,37 @@ def test_another_users_flow_file_is_named_not_written_over(tmp_path, monkeypatch
         cached_flow(shared / "flow", "sub01/EP01", face, face, "farneback")
     assert f"'{path}' cannot be read (Permission denied; it belongs to " in str(info.value)
     assert "it is left as it is" in str(info.value) and path.stat().st_ino == inode
+
+
+def test_face_files_are_private_from_their_creation_in_an_open_folder(root, tmp_path, monkeypatch):
+    # chmod after the write left a window in which any account could open the file, and a descriptor opened then
+    # reads every face written later: the temporaries are created 0600 in a folder without the setgid bit
+    from mmnet import utils
+    from mmnet.train.prepare import _build_flows
+
+    created = {}
+    real_create, real_memmap = utils._create_temporary, np.lib.format.open_memmap
+
+    def create(path, *args):
+        fd, tmp = real_create(path, *args)
+        created[os.path.basename(tmp)] = stat.S_IMODE(os.fstat(fd).st_mode)
+        return fd, tmp
+
+    def memmap(filename, mode="r+", *args, **kwargs):
+        if mode == "w+":  # the frame cache's data, before a frame is written into it
+            created[os.path.basename(filename)] = _mode(filename) if os.path.exists(filename) else None
+        return real_memmap(filename, mode, *args, **kwargs)
+
+    monkeypatch.setattr(utils, "_create_temporary", create)
+    monkeypatch.setattr(np.lib.format, "open_memmap", memmap)
+    cache = tmp_path / "old-cache"
+    cache.mkdir()
+    os.chmod(cache, 0o755)
+    frames = _build(root, cache)
+    _build_flows(frames, load_dataset("casme2", root).samples, "farneback", progress=False)
+    face = np.zeros((16, 16, 3), np.uint8)
+    cached_flow(cache / "flow", "sub01/EP01", face, face, "farneback")
+    names = sorted(created)  # the frames and their index, the per-clip flows, the run's flow array, a flow file
+    assert any(".json." in n for n in names) and len(names) == 8, names
+    assert any(n.startswith(".flows-") for n in names) and any(n.startswith(".sub01_EP01") for n in names), names
+    assert all(mode == 0o600 for mode in created.values()), created

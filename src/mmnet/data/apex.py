@@ -22,9 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..media import read_rgb
-from ..private_files import cache_access_error, keep_private, make_private_folder
+from ..private_files import cache_access_error, make_private_folder, write_private
 from ..spotting import spot_apex
-from ..utils import atomic_write_bytes
 
 __all__ = ["METHOD", "estimate_apex", "clip_fingerprint", "ApexCache"]
 
@@ -90,8 +89,7 @@ class ApexCache:
             return
         try:
             make_private_folder(self.path.parent, inside=self.path.parent.parent)  # beside the frame cache, as private
-            atomic_write_bytes(self.path, json.dumps(self.entries, indent=0, sort_keys=True).encode("utf-8"),
-                               check=keep_private)
+            write_private(self.path, json.dumps(self.entries, indent=0, sort_keys=True).encode("utf-8"))
         except PermissionError as exc:  # another user's folder: estimates are recomputed next time, and said why
             log.warning("%s The apex estimates are made again next time.", cache_access_error(self.path, exc, "cannot "
                         "be written", fatal=False))

@@ -217,8 +217,7 @@ def _verified_digest(data_path: Path, index_path: Path, frames: np.ndarray, dige
     """The entry's frames digest computed from its data, once per process and entry, and compared with the one its
     index records (recorded there when absent; not at all in a read-only cache). None when they differ: the data
     changed on disk after the build (a flipped bit, an edit), which the size check cannot see."""
-    from ..private_files import keep_private
-    from ..utils import atomic_write_bytes
+    from ..private_files import write_private
 
     ident = _identity(data_path)
     if ident in _VERIFIED:
@@ -232,7 +231,7 @@ def _verified_digest(data_path: Path, index_path: Path, frames: np.ndarray, dige
     if index.get("content") != actual:
         index["content"] = actual
         try:
-            atomic_write_bytes(index_path, json.dumps(index).encode("utf-8"), check=keep_private)
+            write_private(index_path, json.dumps(index).encode("utf-8"))
         except OSError:
             pass  # a read-only cache folder: computed again next time
     _VERIFIED[ident] = actual
@@ -347,13 +346,14 @@ def _build(data_path: Path, index_path: Path, index: dict, jobs: list, shape: tu
            num_workers: int | None, progress: bool) -> None:
     """Decode the frames into a temporary file, write the index with their digest, then rename the data into
     place (under the entry's lock: another process finds the index and data together)."""
-    from ..private_files import keep_private, make_private_folder
-    from ..utils import atomic_write_bytes
+    from ..private_files import file_mode, keep_private, make_private_folder, write_private
 
     cache_dir, image_size = data_path.parent, shape[1]
     tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
     try:
         make_private_folder(cache_dir)  # 0700 when made here: decoded faces are the dataset's, not the server's
+        # created private (0600, or 0660 in a group folder) before a face is written: no other account can open it
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, file_mode(cache_dir)))
         np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)  # header + a sparse file
         keep_private(tmp)
         reserve_disk_space(tmp)  # a full disk: OSError(ENOSPC) now, not SIGBUS on a write through the map
@@ -392,7 +392,7 @@ def _build(data_path: Path, index_path: Path, index: dict, jobs: list, shape: tu
         out.flush()
         content = digest(out)
         del out, _load  # the map closed: Windows renames no mapped file
-        atomic_write_bytes(index_path, json.dumps({**index, "content": content}).encode("utf-8"), check=keep_private)
+        write_private(index_path, json.dumps({**index, "content": content}).encode("utf-8"))
         os.replace(tmp, data_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

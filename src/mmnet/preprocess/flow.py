@@ -29,8 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PreprocessError, install_hint, verify_choice
-from ..private_files import cache_access_error, keep_private, make_private_folder
-from ..utils import atomic_write_bytes
+from ..private_files import cache_access_error, make_private_folder, write_private
 
 __all__ = ["FLOW_METHODS", "FLOW_SCALE", "FLOW_VERSION", "compute_flow", "flow_calculator", "cached_flow",
            "flow_cache_path", "flow_file_text"]
@@ -148,7 +147,7 @@ def cached_flow(cache_dir: str | Path, key: str, onset: np.ndarray, apex: np.nda
     cache_dir = Path(cache_dir)
     try:
         make_private_folder(path.parent, inside=cache_dir.parent if cache_dir.name == "flow" else cache_dir)
-        atomic_write_bytes(path, buf.getvalue(), check=keep_private)
+        write_private(path, buf.getvalue())
     except PermissionError as exc:  # another user's folder in a shared cache: whose, and how to share it
         raise cache_access_error(path, exc, "cannot be written") from None
     return flow

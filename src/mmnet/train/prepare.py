@@ -51,11 +51,11 @@ from ..data.table_long import check_fps
 from ..data.usage import NEAREST_CANNOT, NEAREST_FIXES, classes_left, describe_problems, plan_usage
 from ..errors import ConfigError, DataError, verify_choice
 from ..preprocess.flow import cached_flow
-from ..private_files import keep_private
+from ..private_files import write_private
 from ..progress import bars_wanted
 from ..runtime import check_compile, describe_machine, plan_compute
 from ..spotting.config import SpotConfig
-from ..utils import atomic_write_bytes, atomic_write_text, move_aside
+from ..utils import atomic_write_text, move_aside
 from .alignment_record import clips_alignment
 from .cache_version1 import Version1Run
 from .calibrate import plan_training
@@ -368,7 +368,7 @@ def _build_flows(cache: CachedFrames, samples, method: str, *, progress: bool) -
         flows[i] = cached_flow(cache.path.parent / "flow", key, onset, apex, method).transpose(1, 2, 0)
     buf = io.BytesIO()
     np.save(buf, flows, allow_pickle=False)
-    atomic_write_bytes(path, buf.getvalue(), check=keep_private)  # the dataset's flows: private as the frames beside
+    write_private(path, buf.getvalue())  # the dataset's flows: private as the frames beside
     return path
 
 
