@@ -85,6 +85,11 @@ def is_video(path: str | Path) -> bool:
 _DESKTOP_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store"})
 
 
+#: what ``desktop_file`` counts, in the words of the notes that say such files were ignored
+DESKTOP_KINDS = ("hidden files such as '.DS_Store' and AppleDouble '._NAME' files, Thumbs.db, desktop.ini, "
+                 "'NAME:Zone.Identifier' download marks")
+
+
 def desktop_file(name: str) -> bool:
     """Whether a file's base name is one that desktops, archivers and downloads add beside frames, never a frame:
     hidden ('.x', macOS's '._img1.jpg'), Thumbs.db, desktop.ini, or the 'Zone.Identifier' stream a Windows download

@@ -23,7 +23,6 @@ __all__ = ["make_private_folder", "keep_private", "file_mode", "write_private", 
 
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
-_OTHER_USERS = 0o007  # the permission bits of users outside the owner's group
 
 
 def make_private_folder(folder: str | Path, inside: str | Path | None = None) -> None:
@@ -85,7 +84,7 @@ def keep_private(path: str | Path) -> None:
         return
     path = Path(path)
     mode = stat.S_IMODE(path.stat().st_mode)
-    keep = ~_OTHER_USERS if path.parent.stat().st_mode & stat.S_ISGID else PRIVATE_FILE
+    keep = file_mode(path.parent)  # the one rule: what a face file may be created with there
     if mode & keep != mode:
         os.chmod(path, mode & keep)
 

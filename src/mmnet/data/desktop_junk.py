@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..media import desktop_file
+from ..media import DESKTOP_KINDS, desktop_file
 from .sample import Issue
 
 __all__ = ["DESKTOP_CHECK", "split_desktop", "merge_desktop"]
@@ -43,8 +43,7 @@ def merge_desktop(issues: list[Issue]) -> None:
         return
     example = next(iter(folders))
     kept.append(Issue(first.sample_id.split("/")[0], DESKTOP_CHECK, f"{sum(folders.values())} hidden or macOS/Windows "
-                      "metadata file(s) ignored (hidden files such as '.DS_Store' and AppleDouble '._NAME' files, "
-                      "Thumbs.db, desktop.ini, 'NAME:Zone.Identifier' download marks) in "
+                      f"metadata file(s) ignored ({DESKTOP_KINDS}) in "
                       f"{len(folders)} folder(s), e.g. in {example}: harmless, never read as frames or annotations",
                       "warning"))
     issues[:] = kept

@@ -31,6 +31,7 @@ from pathlib import Path
 from ..choices import PREPARE_LAYOUTS as LAYOUTS
 from ..errors import DataError, PreprocessError, verify_choice
 from ..media import (
+    DESKTOP_KINDS,
     FRAME_NAME,
     IMAGE_SUFFIXES,
     VIDEO_SUFFIXES,
@@ -126,10 +127,9 @@ def desktop_note(jobs: list[ClipJob]) -> list[str]:
     found = [job.desktop for job in jobs if job.desktop]
     if not found:
         return []
-    # every kind media.desktop_file counts: any hidden file, not only a Mac's
-    return [f"desktop_files: {sum(map(len, found))} hidden or macOS/Windows metadata file(s) ignored (hidden files "
-            "such as '.DS_Store' and AppleDouble '._NAME' files, Thumbs.db, desktop.ini, 'NAME:Zone.Identifier' "
-            f"download marks) in {len(found)} clip folder(s), e.g. "
+    # every kind media.desktop_file counts (DESKTOP_KINDS): any hidden file, not only a Mac's
+    return [f"desktop_files: {sum(map(len, found))} hidden or macOS/Windows metadata file(s) ignored "
+            f"({DESKTOP_KINDS}) in {len(found)} clip folder(s), e.g. "
             f"'{found[0][0]}': harmless, never read as frames"]
 
 
