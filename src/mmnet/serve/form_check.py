@@ -9,6 +9,8 @@ without another edit, and none can be refused as "not read" while the route read
 
 from __future__ import annotations
 
+import difflib
+
 from fastapi import Request
 from fastapi.params import File
 
@@ -40,7 +42,9 @@ async def check_form(request: Request) -> None:
     allowed = files + settings
     for name in dict.fromkeys(form.keys()):  # a misspelt or repeated field refused, not a result without it
         if name not in allowed:
-            near = next((f for f in allowed if f.lower() == name.lower()), None)
+            # a case slip first ('Onset'), else a close spelling ('apx', 'min_score' for the alias 'min-score')
+            near = next((f for f in allowed if f.lower() == name.lower()), None) or next(
+                iter(difflib.get_close_matches(name.lower(), allowed, n=1, cutoff=0.6)), None)
             said = f"did you mean '{near}'?" if near else f"its form fields are {', '.join(allowed)}"
             raise UploadError(f"The form field '{name}' is not read by this endpoint: {said}", 422,
                               "field_invalid", field=name)
