@@ -12,6 +12,8 @@ one) shares nothing: the folders and files mmnet makes in it are private.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import stat
 from pathlib import Path
@@ -29,8 +31,10 @@ def make_private_folder(folder: str | Path, inside: str | Path | None = None) ->
     """Make ``folder`` and each missing parent with mode 0700 (the umask may take more away); folders that exist
     keep their mode. ``inside``: the cache folder ``folder`` is in; a folder made below it in a group folder (one
     with the setgid bit) takes its parent's group access and sticky bit instead (the umask may take more away), so
-    that a cache folder a group shares stays shared all through; elsewhere it is private too. A file in the
-    folder's place is left for the write into it to report."""
+    that a cache folder a group shares stays shared all through; elsewhere it is private too, without the setgid
+    bit a setgid parent (a setgid ~/.cache) passes on. A file in the folder's place is left for the write into it to
+    report; a folder replaced (by a link, say) before its mode is set is a DataError, and what is there now is left
+    as it is."""
     folder = Path(folder)
     inside = None if inside is None or os.name == "nt" else Path(inside)
     missing = []
@@ -50,12 +54,49 @@ def make_private_folder(folder: str | Path, inside: str | Path | None = None) ->
             if not made.is_dir():
                 raise
             continue  # another process made it meanwhile
-        if special and stat.S_IMODE(made.stat().st_mode) & special != special:
-            # mkdir may drop the sticky bit (and passes setgid on itself only on Linux): set them as the parent has
-            try:
-                os.chmod(made, stat.S_IMODE(made.stat().st_mode) | special)
-            except OSError:  # the system keeps setgid from one outside the group: the folder stays group-only
-                pass
+        if os.name != "nt":
+            _set_special_bits(made, mode, special)
+
+
+def _set_special_bits(made: Path, mode: int, special: int) -> None:
+    """Give the folder just made (with ``mode``) the setgid and sticky bits ``special`` (mkdir may drop the sticky
+    bit, and passes setgid on itself only on Linux), or, where it shares nothing (``special`` 0), take away the
+    setgid bit a setgid parent passed on, by which ``file_mode`` would give its face files the group's access."""
+    def wanted(has: int) -> int:
+        return has | special if special else has & ~stat.S_ISGID
+
+    if not hasattr(os, "O_NOFOLLOW") or not hasattr(os, "fchmod"):  # no race-free way there: by its path
+        has = stat.S_IMODE(made.stat().st_mode)
+        if wanted(has) != has:
+            with contextlib.suppress(OSError):  # setgid kept from a group the user is not in: it stays group-only
+                os.chmod(made, wanted(has))
+        return
+    # Whoever may write the parent can put a link in the folder's place after mkdir, and a chmod by path follows
+    # it: the mode is set through a descriptor of what is there, opened without following a link, and only if it is
+    # the folder just made, this user's with no access mkdir did not give (not a folder of theirs or an older one).
+    try:
+        fd = os.open(made, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:  # a link gives ELOOP or (Linux, with O_DIRECTORY) ENOTDIR: say what is there
+        what = {errno.ENOTDIR: "it is not a folder now", errno.ENOENT: "it is gone"}.get(exc.errno, exc.strerror)
+        raise _replaced(made, "it is a link now" if made.is_symlink() else what or str(exc)) from None
+    try:
+        st = os.fstat(fd)
+        has = stat.S_IMODE(st.st_mode)
+        if wanted(has) == has:
+            return
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or has & 0o777 & ~mode:
+            raise _replaced(made, f"now: {owner_and_mode(made) or 'another one'}")
+        with contextlib.suppress(OSError):  # setgid kept from a group the user is not in: it stays group-only
+            os.fchmod(fd, wanted(has))
+    finally:
+        os.close(fd)
+
+
+def _replaced(made: Path, what: str) -> DataError:
+    return DataError(f"The cache folder '{made}' is not the folder mmnet has just made there ({what}): someone who may "
+                     f"write in '{made.parent}' replaced it, and it is left as it is. Check what it is and who may "
+                     f"write in '{made.parent}', remove '{made}' and run again, or set data.cache_dir (or "
+                     "$MMNET_CACHE_DIR) to a folder of your own.")
 
 
 def file_mode(folder: str | Path) -> int:

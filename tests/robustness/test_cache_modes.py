@@ -257,3 +257,86 @@ def test_face_files_are_private_from_their_creation_in_an_open_folder(root, tmp_
     assert any(".json." in n for n in names) and len(names) == 8, names
     assert any(n.startswith(".flows-") for n in names) and any(n.startswith(".sub01_EP01") for n in names), names
     assert all(mode == 0o600 for mode in created.values()), created
+
+
+@pytest.mark.parametrize("parent, inside", [(0o3770, True), (0o2755, False)], ids=["group-sticky", "setgid-parent"])
+def test_a_folder_swapped_for_a_link_before_its_mode_is_set_is_refused(tmp_path, monkeypatch, parent, inside):
+    # chmod by path after mkdir followed a link that a member of the group, who may write the cache folder, put in
+    # place of the folder just made: it gave the link's target the sticky and setgid bits
+    from pathlib import Path
+
+    from mmnet.errors import DataError
+    from mmnet.private_files import make_private_folder
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    os.chmod(cache, parent)  # its sticky bit (mkdir drops it) or setgid bit (mkdir passes it on) is set after mkdir
+    os.umask(0o002)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    os.chmod(victim, 0o700)
+    real_mkdir = Path.mkdir
+
+    def mkdir_then_swap(self, *args, **kwargs):
+        real_mkdir(self, *args, **kwargs)
+        if self.name == "flow":
+            self.rename(tmp_path / "moved-away")
+            self.symlink_to(victim)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir_then_swap)
+    with pytest.raises(DataError) as info:
+        make_private_folder(cache / "flow", inside=cache if inside else None)
+    assert _mode(victim) == 0o700
+    assert f"'{cache / 'flow'}' is not the folder mmnet has just made there (it is a link now)" in str(info.value)
+
+
+def test_a_cache_folder_mmnet_makes_in_a_setgid_folder_is_private(root, tmp_path):
+    # ~/.cache is setgid on some systems: the cache folder made in it took the setgid bit, and so its face files the
+    # group's read access (0640) and the folders in it the setgid bit; only a cache folder that is a group folder
+    # before mmnet uses it is shared
+    from mmnet.data.apex import ApexCache
+
+    home = tmp_path / "dot-cache"
+    home.mkdir()
+    os.chmod(home, 0o2755)
+    cache = home / "mmnet"
+    _build(root, cache)
+    face = np.zeros((16, 16, 3), np.uint8)
+    cached_flow(cache / "flow", "sub01/EP01", face, face, "farneback")
+    apex = ApexCache(cache / "apex" / "smic-hs.json")
+    apex.entries, apex.dirty = {"x": {"apex": 1}}, True
+    apex.save()
+    (flow,) = cache.glob("flow/*/*.npy")
+    for folder in (cache, cache / "flow", flow.parent, cache / "apex"):
+        assert _mode(folder) == 0o700, f"{folder.relative_to(home)} is {oct(_mode(folder))}"
+    files = [p for p in cache.iterdir() if p.suffix in (".npy", ".json")] + [flow, cache / "apex" / "smic-hs.json"]
+    assert len(files) == 4 and all(_mode(p) == 0o600 for p in files), {p.name: oct(_mode(p)) for p in files}
+    assert _mode(home) == 0o2755
+
+
+def test_a_folder_swapped_for_another_folder_before_its_mode_is_set_keeps_that_folders_mode(tmp_path, monkeypatch):
+    # an older folder of this user's moved into its place: the sticky and setgid bits are not given to it
+    from pathlib import Path
+
+    from mmnet.errors import DataError
+    from mmnet.private_files import make_private_folder
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    os.chmod(cache, 0o3770)
+    os.umask(0o002)
+    other = tmp_path / "other"
+    other.mkdir()
+    os.chmod(other, 0o755)
+    real_mkdir = Path.mkdir
+
+    def mkdir_then_swap(self, *args, **kwargs):
+        real_mkdir(self, *args, **kwargs)
+        if self.name == "flow":
+            self.rename(tmp_path / "moved-away")
+            other.rename(self)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir_then_swap)
+    with pytest.raises(DataError, match="is not the folder mmnet has just made there \\(now: owner .*drwxr-xr-x\\)"):
+        make_private_folder(cache / "flow", inside=cache)
+    assert _mode(cache / "flow") == 0o755
