@@ -19,15 +19,17 @@ def _images(n):
     return [np.full((48, 64, 3), (i * 7) % 250, np.uint8) for i in range(n)]
 
 
-def _mp4(path, kept):
-    """An H.264 MP4 at 30 fps (time base 1/1000) of the frames ``kept`` of a recording, each at its own time."""
+def _mp4(path, kept, times_ms=None):
+    """An H.264 MP4 at 30 fps (time base 1/1000) of the frames ``kept`` of a recording, each at its own time (or at
+    ``times_ms``)."""
+    times_ms = times_ms or [round(i * 1000 / RATE) for i in kept]
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=RATE)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         stream.codec_context.time_base = fractions.Fraction(1, 1000)
-        for i in kept:
-            frame = av.VideoFrame.from_ndarray(_images(i + 1)[i], format="rgb24")
-            frame.pts, frame.time_base = round(i * 1000 / RATE), fractions.Fraction(1, 1000)
+        for i, ms in zip(kept, times_ms):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 7) % 250, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = ms, fractions.Fraction(1, 1000)
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return path
@@ -145,3 +147,84 @@ def test_opencv_says_it_cannot_find_dropped_frames(tmp_path, monkeypatch):
     assert note.startswith("the video is read with OpenCV (PyAV is not installed), which cannot tell frames a camera "
                            "dropped while recording: its frames are numbered as read")
     assert "install PyAV with pip install" in note and '.[video]"' in note
+
+
+LONG, DROP = 300, range(150, 165)  # 10 s at 30 fps, from which the camera dropped frames 150-164 (half a second)
+
+
+def _late_from(frame, by, n=LONG):
+    """The times (ms) of a recording's frames but those dropped, each ``by`` of a frame late from frame ``frame`` on:
+    one step early on (frame 10's) spans 1 + ``by`` frames."""
+    kept = [i for i in range(n) if i not in DROP]
+    return kept, [round((i + by * (i >= frame)) * 1000 / RATE) for i in kept]
+
+
+def test_one_early_step_off_the_grid_leaves_a_later_drop_found(tmp_path):
+    """Frame 10 comes 1.1 frames after frame 9 (every later one 0.1 of a frame late, on the grid still): libav guesses
+    29.97 fps from the first frames of this MP4, on whose grid the later times drift off, so the drop went unfound and
+    its frames were numbered as read. The rate the times step at is 30 fps: the drop is found and named."""
+    kept, times_ms = _late_from(10, 0.1)
+    path = _mp4(tmp_path / "early.mp4", kept, times_ms)
+    with av.open(str(path)) as container:  # the premise: libav's guess is off
+        assert float(container.streams.video[0].guessed_rate) != RATE
+    assert video_header(path)[0] == RATE
+    stream = stream_video(path)
+    assert [f.index for f in stream] == kept
+    (note,) = stream.notes
+    assert "frames 150-164 are not in the file (15 frames the camera dropped while recording at 30 fps" in note
+
+
+@pytest.mark.parametrize("make", ["mp4", "mkv"])
+def test_a_half_frame_pause_early_on_says_that_a_later_drop_was_not_looked_for(tmp_path, make):
+    """A step of 1.5 frames early on that the later times keep (a half-frame pause) puts them all off the grid from the
+    first, so drops are not looked for: that was said nowhere (the MP4's guessed rate, 60 fps, put its times on no
+    grid; the later steps, all single frames, were not counted as steady off the grid), now the note names frame 10."""
+    kept, times_ms = _late_from(10, 0.5)
+    path = _mp4(tmp_path / "pause.mp4", kept, times_ms) if make == "mp4" else vfr_video(
+        tmp_path / "pause.mkv", times_ms, _images(len(kept)))
+    stream = stream_video(path)
+    assert [f.index for f in stream] == list(range(len(kept)))
+    (note,) = stream.notes
+    assert note.startswith("dropped frames were not looked for in this file, though its frame times skip a frame")
+    assert "frame 10 (at 0.35 s) is 0.50 of a frame off the grid" in note and "constant 30 fps" in note
+
+
+@pytest.mark.parametrize("late", [0.5, 0.0], ids=["a half-frame pause", "one time late"])
+def test_an_early_step_of_one_and_a_half_frames_says_nothing_of_the_rate(tmp_path, late):
+    """Frame 10 of an MP4 without drops 1.5 frames after frame 9: libav guessed 60 fps from it, twice the average, and
+    the note on such rates ("29.9 fps is used, the spacing of the first frames' times: the container declares both
+    ...") described a spacing the file does not have, its frames then numbered i / rate. The times are those of 30 fps:
+    no note, and the frames keep their own times."""
+    times_ms = [round((i + 0.5 * (i == 10 or (i > 10 and late))) * 1000 / RATE) for i in range(FRAMES)]
+    path = _mp4(tmp_path / "step.mp4", range(FRAMES), times_ms)
+    with av.open(str(path)) as container:  # the premise: the container's two rates differ by a whole factor
+        stream = container.streams.video[0]
+        assert float(stream.guessed_rate) / float(stream.average_rate) > 1.9
+    assert round(video_header(path)[0]) == RATE
+    stream = stream_video(path)
+    frames = list(stream)
+    assert [f.index for f in frames] == list(range(FRAMES)) and stream.notes == []
+    np.testing.assert_allclose([f.time for f in frames], np.array(times_ms) / 1000, atol=1e-3)
+
+
+def test_the_recorded_rate_is_the_one_the_times_step_at(tmp_path):
+    """``recorded_rate``: 29.97 fps exact where the time base (1/30000) keeps it, one early time off the grid and frames
+    a camera dropped notwithstanding; None for a phone's jittered rate, which lies on no grid."""
+    from mmnet.media_drops import recorded_rate
+
+    base, ntsc = fractions.Fraction(1, 30000), fractions.Fraction(30000, 1001)
+    path = tmp_path / "ntsc.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=ntsc)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = base
+        for i in [i for i in range(FRAMES) if i not in DROPPED]:
+            frame = av.VideoFrame.from_ndarray(_images(1)[0], format="rgb24")
+            frame.pts, frame.time_base = 1001 * i + 300 * (i == 5), base
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    jittered = vfr_video(tmp_path / "phone.mkv", [round(i * 33.5) + 7 * (i % 3) for i in range(FRAMES)],
+                         _images(FRAMES))
+    for video, rate in ((path, float(ntsc)), (jittered, None)):
+        with av.open(str(video)) as container:
+            assert recorded_rate(av, video, container.streams.video[0]) == rate

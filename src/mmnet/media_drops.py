@@ -10,7 +10,8 @@ rate is no drop: frames off the 1 / rate grid (a phone's jittered 29.97-30.0x fp
 of several frames in a row (a 15 fps stretch in low light), leave the video read as before, its rate's variation
 noted by the spotter. One such time anywhere keeps the whole file from being searched for drops: where its times
 skip a frame or more and nearly all keep a constant rate (``STEADY``), ``drops_unsought`` says so, naming the first
-such frame and why.
+such frame and why. The grid is the rate the file's own times step at (``recorded_rate``), not the one libav guesses
+from its first frames, which a single early time off the grid moves (29.97 or 60 fps for a 30 fps file).
 """
 
 from __future__ import annotations
@@ -23,15 +24,24 @@ import numpy as np
 from .media_damage import unsought_note
 from .media_libav import libav_lines, says_damage
 
-__all__ = ["dropped_runs", "drops_unsought", "OFF_GRID", "STEADY"]
+__all__ = ["dropped_runs", "drops_unsought", "recorded_rate", "NOMINAL", "OFF_GRID", "SNAP", "STEADY"]
 
 #: Frame times further than this fraction of a frame from the 1 / rate grid: not a constant-rate recording (a time
 #: base of 1 ms rounds a 30 fps frame's time by up to 0.015 of a frame; jitter of a phone drifts past this soon).
 OFF_GRID = 0.2
-#: The share of a file's steps that are single frames on the grid, at least, for the note on dropped frames not looked
-#: for (``drops_unsought``): a recording at a constant rate but for a few times. Where less, its rate varies (a stretch
-#: at 15 fps), which the spotter notes, and frames a camera dropped are the lesser question.
+#: The share of a file's steps that are single frames (within ``OFF_GRID`` of one), at least, for the note on dropped
+#: frames not looked for (``drops_unsought``): a recording at a constant rate but for a few times. Where less, its
+#: rate varies (a stretch at 15 fps), which the spotter notes, and frames a camera dropped are the lesser question.
 STEADY = 0.8
+#: Rates cameras record at, to which ``recorded_rate`` snaps a file's measured rate besides the rates it declares:
+#: the NTSC ones as ffmpeg takes them (30000/1001 for 29.97 fps), which a time base of 1/30000 or finer keeps exact.
+NOMINAL = (10.0, 12.0, 12.5, 15.0, 20.0, 24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 / 1001, 60.0,
+           90.0, 100.0, 120000 / 1001, 120.0, 240.0)
+#: How close, as a fraction, a measured rate must be to a declared or nominal one to be snapped to it
+#: (``recorded_rate``): half the distance from 29.97 to 30 fps, widened to the rounding a coarse time base leaves
+#: (2 ticks over the seconds measured) up to ``_SNAP_MOST``.
+SNAP = 5e-4
+_SNAP_MOST = 5e-3
 
 
 def dropped_runs(av, path: Path, stream, rate: float, most_seconds: float) -> tuple[tuple[int, int], ...]:
@@ -46,48 +56,104 @@ def drops_unsought(av, path: Path, stream, rate: float, most_seconds: float) -> 
     """The note on a file whose frame times skip a frame or more somewhere, in which ``dropped_runs`` finds no drop
     because one frame time rules a constant rate with dropped frames out for the whole file
     (``media_damage.unsought_note``: that frame and why); "" otherwise. The times are put on the grid of the rate
-    recorded at: the container's guessed rate where it is above ``rate`` (an MP4's average rate, read at where
-    ``frame_rate`` found no drop, is lowered by the frames dropped), but not twice it."""
+    recorded at (``recorded_rate``; an MP4's average rate, read at where ``frame_rate`` found no drop, is lowered by
+    the frames dropped), else of the container's guessed rate where it is above ``rate``, but not twice it."""
     guessed = float(stream.guessed_rate or 0)
-    recorded = guessed if rate <= guessed < 2 * rate else rate
+    recorded = recorded_rate(av, path, stream) or (guessed if rate <= guessed < 2 * rate else rate)
     runs, off = _found(av, path, stream, recorded, most_seconds)
     return unsought_note(*off, recorded) if off and not runs else ""
 
 
+def recorded_rate(av, path: Path, stream) -> float | None:
+    """The rate the video ``stream`` at ``path`` was recorded at, from its own packet times (read without decoding;
+    the final one is not counted): the frames spanned by the steps of a whole number of frames (within ``OFF_GRID``)
+    over their seconds, snapped to the nearest rate the container declares (average, guessed) within ``SNAP`` (more
+    for a coarse time base), else the nearest of ``NOMINAL``; None where none is that close (a variable rate), or
+    the times cannot be read.
+
+    One time off the grid lengthens the step before it and shortens the one after by as much: both count, or
+    neither does, so it moves this rate no more than a tick's rounding, unlike libav's guess from the first frames.
+    Frames a camera dropped are steps of whole frames, which count at their length."""
+    seconds = _seconds(av, path, stream)
+    steps = np.diff(seconds) if seconds is not None else np.zeros(0)
+    steps = steps[steps > 0]
+    if steps.size < 2:
+        return None
+    measured = 1 / float(np.median(steps))
+    for _ in range(2):  # the median step, to a tick's rounding; then the rate its whole steps give, to refine it
+        frames = steps * measured
+        whole = np.round(frames)
+        counted = (whole >= 1) & (np.abs(frames - whole) <= OFF_GRID)
+        if not counted.any():
+            return None
+        span = float(steps[counted].sum())
+        measured = float(whole[counted].sum()) / span
+    tolerance = min(max(SNAP, 2 * float(stream.time_base) / span), _SNAP_MOST)
+    declared = [float(r) for r in (stream.average_rate, stream.guessed_rate) if r]
+    for rates in (declared, NOMINAL):  # a declared rate first: what the camera wrote where the times fit it
+        near = min(rates, key=lambda r: abs(r / measured - 1), default=None)
+        if near is not None and abs(near / measured - 1) <= tolerance:
+            return near
+    return None
+
+
+def _key(path: Path, stream) -> tuple[str, int, int, int]:
+    stat = path.stat()
+    return str(path), stat.st_size, stat.st_mtime_ns, stream.index
+
+
+def _seconds(av, path: Path, stream) -> np.ndarray | None:
+    try:
+        return _times(av, *_key(path, stream))
+    except (OSError, ValueError, TypeError, ZeroDivisionError, av.error.FFmpegError):
+        return None  # unreadable here: the decoder says why, as for any other file
+
+
 def _found(av, path: Path, stream, rate: float, most_seconds: float):
     try:
-        stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns, stream.index, float(rate), float(most_seconds))
-        return _scan(av, *key)
+        return _scan(av, *_key(path, stream), float(rate), float(most_seconds))
     except (OSError, ValueError, TypeError, av.error.FFmpegError):
         return (), None  # unreadable here: the decoder says why, as for any other file
 
 
-@lru_cache(maxsize=16)
-def _scan(av, name: str, _size: int, _changed: int, index: int, rate: float, most_seconds: float
-          ) -> tuple[tuple[tuple[int, int], ...], tuple[int, float, str] | None]:
-    """(``dropped_runs``, and where it finds none though the times skip a frame or more: (the first frame, as read,
-    whose time rules drops out, its seconds, why), else None)."""
+@lru_cache(maxsize=4)
+def _times(av, name: str, _size: int, _changed: int, index: int) -> np.ndarray | None:
+    """The seconds of stream ``index``'s packets from the first, sorted, the final one left out; None where the
+    demuxer skipped damaged data, a packet has no time, or there are fewer than 3. Read once per file (its size and
+    time of change): ``recorded_rate`` and ``dropped_runs`` share it."""
     with libav_lines(av), av.open(name) as container, av.logging.Capture() as logs:
         stream = container.streams[index]
         base = stream.time_base
         packets = [(p.pts, p.is_corrupt) for p in container.demux(stream) if p.size]  # the last, empty one flushes
     pts = [t for t, _ in packets]
     if says_damage(logs) or any(bad for _, bad in packets):
-        return (), None  # data the demuxer skipped leaves a gap too: that is damage, which the decoder names
+        return None  # data the demuxer skipped leaves a gap too: that is damage, which the decoder names
     if not base or len(pts) < 3 or None in pts:
-        return (), None
+        return None
     # the final frame's time is left out: a cut by stream copy (ffmpeg -t 20 -c copy) stamps it late, as
     # ``spotting.recording.TimedFrames`` knows, which is no frame dropped
     times = np.sort(np.array(pts, np.int64))[:-1]
-    seconds = (times - times[0]) * float(base)
+    return (times - times[0]) * float(base)
+
+
+@lru_cache(maxsize=16)
+def _scan(av, name: str, size: int, changed: int, index: int, rate: float, most_seconds: float
+          ) -> tuple[tuple[tuple[int, int], ...], tuple[int, float, str] | None]:
+    """(``dropped_runs``, and where it finds none though the times skip a frame or more: (the first frame, as read,
+    whose time rules drops out, its seconds, why), else None)."""
+    seconds = _times(av, name, size, changed, index)
+    if seconds is None:
+        return (), None
     frames = seconds * rate  # each frame's time in frames from the first
     numbers = np.round(frames)
     steps = np.diff(numbers).astype(np.int64)
     off = _first_off(frames, numbers, steps, seconds, most_seconds * rate)
     if off is not None:  # said where a frame or more is skipped (elsewhere no drop goes unfound) in a steady file
-        steady = np.mean((steps == 1) & (np.abs(frames - numbers) <= OFF_GRID)[1:]) >= STEADY
-        return (), ((off[0], float(seconds[off[0]]), off[1]) if steady and (np.diff(frames) > 1.5).any() else None)
+        # steps of one frame each, wherever the grid's phase: a step of 1.5 frames that the later times keep (a
+        # half-frame pause) puts every later time off the grid from the first, though the file is steady but for it
+        steady = np.mean(np.abs(np.diff(frames) - 1) <= OFF_GRID) >= STEADY
+        skips = np.diff(frames) >= 2 - OFF_GRID  # a frame or more skipped; a step of 1.5 frames is a half-frame pause
+        return (), ((off[0], float(seconds[off[0]]), off[1]) if steady and skips.any() else None)
     return tuple((int(numbers[i]) + 1, int(numbers[i + 1]) - 1) for i in np.flatnonzero(steps > 1)), None
 
 

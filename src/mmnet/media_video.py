@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import DataError, install_hint
 from .media_damage import dropped_note, ends_damaged, jump_note, lost_note, no_drops_found
-from .media_drops import dropped_runs, drops_unsought
+from .media_drops import dropped_runs, drops_unsought, recorded_rate
 from .media_libav import errors_said, forget_uncaptured, libav_lines, says_damage
 
 __all__ = ["EXTRACT_FRAMES", "EXTRACT_THE_FRAMES", "GIVE_VIDEO_OR_FRAMES", "VideoFrame", "VideoStream", "stream_video",
@@ -233,16 +233,20 @@ def pick_stream(container):
 def frame_rate(av, path: Path, stream) -> tuple[float | None, str]:
     """(frames per second, a note when the container's rates disagree). An AVI holding H.264 with B-frames
     declares an average rate twice the real one (it counts packets, not frames): when the two rates the
-    container gives differ by a whole factor, the spacing of the first frames' times decides."""
+    container gives differ by a whole factor (the rate its packets' times step at, ``recorded_rate``, and the average
+    too), the spacing of the first frames' times decides. ``recorded_rate`` stands for the guessed rate where the two
+    differ: libav guesses from the first frames, where one time off the grid moves it (to 60 fps for 30 fps)."""
     average, guessed = stream.average_rate, stream.guessed_rate
     rate = float(average or guessed or 0) or None
-    if average and guessed and _whole_factor(float(average), float(guessed)):
+    recorded = recorded_rate(av, path, stream) if average and guessed and average != guessed else None
+    if average and guessed and all(_whole_factor(float(average), float(r)) for r in (guessed, recorded) if r):
         measured = _measured_rate(av, path, stream.index)
         if measured:
             close = [float(r) for r in (average, guessed) if abs(float(r) / measured - 1) < 0.02]
             measured = close[0] if close else measured  # the declared value, not its rounding from times
             return measured, _measured_note(measured, f"both {float(average):.4g} fps (its average) and "
                                                       f"{float(guessed):.4g} fps")
+    guessed = recorded or guessed
     if average and guessed and average != guessed and dropped_runs(av, path, stream, float(guessed), MAX_LOST_SECONDS):
         return float(guessed), ""  # the average counts the frames a camera dropped: it recorded at the other
     return rate, ""
