@@ -315,6 +315,28 @@ def test_the_card_of_a_gpu_fit_says_its_tf32_flags(run):
     assert "cuda:0 fp32 (TF32 convolutions, fp32 matrix products)" in (run / "final" / "MODEL_CARD.md").read_text()
 
 
+@pytest.mark.parametrize(("tf32", "device", "said"), [(False, "cuda:0", True), (False, "cpu", False),
+                                                     (None, "cuda:0", False)])
+def test_the_card_of_a_strict_fp32_gpu_fit_says_it_differs_from_the_authors(run, tf32, device, said):
+    # report.md's Methods summary says it; the card, which travels with the weights, says it in the same words
+    from mmnet.report.methods import strict_fp32
+    from mmnet.train.model_card import write_model_card
+
+    _final_model(run)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["train"]["tf32"] = tf32
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    (run / "final" / "done.json").write_text(json.dumps({"epochs": 1, "seed": 0, "device": device,
+                                                         "precision": "fp32"}))
+    card = write_model_card(run, None)
+    clause = strict_fp32({"train": {"tf32": False}}, {"precision": "fp32", "device": "cuda:0"})  # Methods' words
+    assert "unlike the authors" in clause
+    md = (run / "final" / "MODEL_CARD.md").read_text()
+    recipe = md[md.index("## Recipe"):md.index("## How well")]
+    assert (card["training"]["strict_fp32"] == clause) is said
+    assert (f"- precision used: `fp32` (the final fit's done.json), {clause}" in recipe) is said
+
+
 def test_the_recipes_and_docs_say_how_to_train_in_the_authors_fp32():
     from pathlib import Path
 

@@ -9,7 +9,7 @@ import torch
 
 from mmnet.data.dataset_load import DatasetLoad
 from mmnet.train import env_record
-from mmnet.train.env_record import annotation_digests, labels_digest, numerics_record, synthetic_record
+from mmnet.train.env_record import annotation_digests, cuda_record, labels_digest, numerics_record, synthetic_record
 
 
 def test_the_labels_digest_covers_each_samples_label_and_class_not_the_order():
@@ -109,6 +109,9 @@ def test_numerics_record_on_cuda_has_the_cuda_cudnn_and_driver_versions(monkeypa
 
     monkeypatch.setattr(env_record.subprocess, "run", missing)
     assert "cuda_driver" not in numerics_record("cuda")  # no nvidia-smi: the driver is left out, nothing fails
+    # what each fold's done.json records of its own machine (under Ray or SLURM not env.json's): the same facts
+    assert cuda_record("cuda") == {"cuda_version": "12.4", "cudnn_version": 90100, "cudnn_benchmark": True}
+    assert cuda_record("cpu") == {}
 
 
 def test_the_command_of_a_table_set_writes_the_table_layout_again(tmp_path):

@@ -131,3 +131,16 @@ def test_done_json_says_when_the_fold_finished_and_env_json_the_libraries(uninte
     assert "tf32" not in done  # a CPU fold: TF32 does not apply
     env = json.loads((Path(task.out_dir) / rf.ENV).read_text())
     assert env["libraries"]["pillow"] == PIL.__version__ and "opencv" in env["libraries"]
+
+
+def test_done_json_records_the_cuda_of_the_machine_the_fold_trained_on(folder, tmp_path, monkeypatch):
+    # under Ray or SLURM a fold trains on another machine than the one env.json describes: its done.json has its own
+    import json
+
+    asked = []
+    facts = {"cuda_version": "12.4", "cudnn_version": 90100, "cudnn_benchmark": True, "cuda_driver": "550.54.15"}
+    monkeypatch.setattr(fold, "cuda_record", lambda device_type: asked.append(device_type) or facts)
+    task = _task(folder, tmp_path / "elsewhere")
+    fold.run_fold(task, progress=False)
+    done = json.loads((task.fold_dir / rf.DONE).read_text())
+    assert asked == ["cpu"] and {k: done[k] for k in facts} == facts  # asked of the device the fold trained on

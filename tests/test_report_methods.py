@@ -184,3 +184,56 @@ def test_strict_fp32_on_a_gpu_is_said_as_a_difference_from_the_authors(tmp_path,
               "defaults (TF32 in cuDNN's convolutions on NVIDIA Ampere and later GPUs)")
     assert (clause in report["recipe"]["optimisation"]) is said
     assert (clause in md) is said and "trained in float32" in md
+
+
+def _fold_cuda(run: Path, versions) -> None:
+    """Each finished fold's done.json records the CUDA facts of its machine, as a fold on a GPU writes them
+    (``versions``: one dict, or one per fold in turn)."""
+    paths = sorted(run.glob("seed-*/fold-*/done.json"))
+    for i, done_path in enumerate(paths):
+        done = json.loads(done_path.read_text())
+        done.update(versions[i % len(versions)] if isinstance(versions, list) else versions)
+        done_path.write_text(json.dumps(done))
+
+
+A100 = {"cuda_version": "12.4", "cudnn_version": 90100, "cuda_driver": "550.54.15", "cudnn_benchmark": True}
+
+
+def test_folds_on_gpu_nodes_name_their_cuda_not_the_cpu_head_nodes(tmp_path):
+    # folds under SLURM on GPU nodes; `mmnet train` started on a login node without a GPU: env.json has no CUDA
+    run = _gpu_run(tmp_path, None, "cpu", "cuda:0 (NVIDIA A100-SXM4-40GB)")
+    _fold_cuda(run, A100)
+    report = build_report(run)
+    md = (run / "report.md").read_text(encoding="utf-8")
+    named = "cuda_version 12.4, cudnn_version 90100, cuda_driver 550.54.15, from the folds' done.json"
+    head = "env.json, of the machine that started the run, records none"
+    reproduce = md[md.index("Reproduce: "):].splitlines()[0]
+    assert f"CUDA and cuDNN ({named}; {head}) give the closest" in reproduce
+    assert "not recorded" not in reproduce
+    assert report["recipe"]["gpu_software"] == f"on the GPU: {named}; {head}"
+    assert f"On the GPU: {named}; {head}." in md[md.index("## Methods summary"):md.index("## Environment")]
+    assert report["fold_cuda"] == {k: [v] for k, v in A100.items()}
+    assert ("- the folds' CUDA (their done.json): cuda_version 12.4, cudnn_version 90100, cuda_driver 550.54.15, "
+            "cudnn_benchmark True (env.json's lines above are of the machine that started the run)") in md
+
+
+def test_folds_that_differ_are_named_each_and_a_head_nodes_other_cuda_is_said(tmp_path):
+    run = _gpu_run(tmp_path, None, "cuda:0 (NVIDIA T4)", "cuda:0 (NVIDIA A100-SXM4-40GB)")
+    env = json.loads((run / "env.json").read_text())
+    (run / "env.json").write_text(json.dumps({**env, "cuda_version": "12.1", "cudnn_version": 8902,
+                                              "cuda_driver": "530.30.02", "cudnn_benchmark": True}))
+    _fold_cuda(run, [A100, {**A100, "cuda_driver": "535.104.05"}])
+    note = build_report(run)["reproduce"]["note"]
+    assert ("(cuda_version 12.4, cudnn_version 90100, cuda_driver 550.54.15 or 535.104.05, from the folds' done.json "
+            "(the folds differ); env.json's, of the machine that started the run, differ: cuda_version 12.1, "
+            "cudnn_version 8902, cuda_driver 530.30.02)") in note
+    _fold_cuda(run, A100)  # the same machine software as the head node's: nothing more to say
+    (run / "env.json").write_text(json.dumps({**env, **A100}))
+    note = build_report(run)["reproduce"]["note"]
+    assert "(cuda_version 12.4, cudnn_version 90100, cuda_driver 550.54.15, from the folds' done.json) give" in note
+
+
+def test_a_cpu_run_names_no_gpu_software(tmp_path):
+    report = build_report(_gpu_run(tmp_path, None, "cpu", "cpu"))
+    assert "gpu_software" not in report["recipe"] and report["fold_cuda"] == {}
+    assert "the folds' CUDA" not in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")

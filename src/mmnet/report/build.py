@@ -27,6 +27,7 @@ from ..errors import ConfigError, MMNetError
 from ..utils import OPEN_ELSEWHERE, replace_files_together
 from .bootstrap import RESAMPLES
 from .cite import fold_versions, run_citations
+from .cuda_terms import fold_cuda
 from .env_text import wall_time
 from .figure_fonts import figure_fonts, figure_texts, missing_glyphs_note
 from .figures import render_figures
@@ -125,6 +126,8 @@ def _compute(run_dir: Path, selection: str | None, figure_formats: Sequence[str]
     report["files"] = list(report_files(figure_formats, paper=PAPER_KEY in report))
     report["written"] = True  # false in the report printed when the run folder cannot be written
     report["wall_time"] = wall_time(run)  # start to last fold's end (None: not recorded)
+    # the CUDA each machine the folds trained on had (done.json): env.json's is the one that started the run
+    report["fold_cuda"] = fold_cuda([f.done for folds in run.folds.values() for f in folds if f.done])
     report["cite"] = run_citations(report, fold_versions(run))  # report.md's "How to cite"
     images = render_figures(report, figure_formats)
     # names no installed font can draw are boxes in the figures: the report says so and how to fix it

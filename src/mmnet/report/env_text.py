@@ -1,11 +1,13 @@
 """report.md's "Environment": env.json's values one a line, with its records summarised in words (the CPU
 calibration, the TF32 flags of a GPU run or what train.tf32 asked of folds run elsewhere, the libraries' versions),
-and the run's wall time from its start to its last fold's end (``wall_time``; report.json's ``wall_time``)."""
+the CUDA the folds trained with (their done.json, ``cuda_terms``) and the run's wall time from its start to its last
+fold's end (``wall_time``; report.json's ``wall_time``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from .cuda_terms import fold_cuda_line
 from .run_reader import Run
 
 __all__ = ["wall_time", "environment_lines"]
@@ -74,6 +76,7 @@ def environment_lines(report: dict) -> list[str]:
     words = {"calibration": _calibration, "tf32": _tf32,
              "libraries": lambda libs: ", ".join(f"{k} {v}" for k, v in sorted(libs.items()) if v) or "none recorded"}
     lines = [f"- {k}: {words[k](v) if k in words and isinstance(v, dict) else v}" for k, v in sorted(env.items())]
+    lines += fold_cuda_line(report)  # under Ray or SLURM the folds' machines are not the one env.json describes
     if wall := report.get("wall_time"):
         lines.append(f"- wall time: {_duration(wall['seconds'])} from the run's start ({wall['started_at']}) to its "
                      f"last fold's end ({wall['last_fold_finished_at']}), the frame cache, the calibration and any "

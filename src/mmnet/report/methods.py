@@ -7,7 +7,8 @@ Each clause is built from the values the run used: ``augment.hflip=0`` drops the
 the rate and the rate the schedule ends at, ``data.jitter_fraction=0`` says the annotated frames are used as they
 are. A report of a run whose config.yaml lacks a key reads it as the built-in default. A float32 run on a GPU
 with ``train.tf32=false`` (strict fp32) says so as a difference from the authors, who ran PyTorch's TF32 defaults;
-the device is the one env.json or a fold's done.json records.
+the device is the one env.json or a fold's done.json records. A GPU run names the CUDA and cuDNN versions and the
+driver of the folds' machines (their done.json; ``cuda_terms``), and says where env.json's differ or are missing.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from collections.abc import Sequence
 
 from ..config import ExperimentConfig, config_to_dict, flatten_config
 from ..model.config import IMAGENET_MEAN, IMAGENET_STD
+from .cuda_terms import cuda_versions
 
-__all__ = ["recipe", "methods_lines", "OPTIMIZER", "SCHEDULER", "LOSS", "LAST_BATCH", "FOLD_SEED", "TESTING",
-           "STRICT_FP32"]
+__all__ = ["recipe", "methods_lines", "strict_fp32", "OPTIMIZER", "SCHEDULER", "LOSS", "LAST_BATCH", "FOLD_SEED",
+           "TESTING", "STRICT_FP32"]
 
 #: The choices training makes whatever the config says (mmnet.train.loop.adamw, train_one_epoch, evaluate;
 #: mmnet.train.fold; mmnet.train.tasks.fold_seed)
@@ -115,13 +117,26 @@ def _on_cuda(env: dict, done: Sequence[dict]) -> bool:
     return any(str(record.get("device") or "").startswith("cuda") for record in (env, *done))
 
 
-def _precision(c: dict, env: dict, done: Sequence[dict] = ()) -> str:
-    used = env.get("precision") or (c["train.precision"] if c["train.precision"] != "auto" else None)
-    if used == "bf16":
-        return "trained with bfloat16 autocast (the loss in float32)"
-    if used == "fp32" and c["train.tf32"] is False and _on_cuda(env, done):
+def _used(c: dict, env: dict) -> str | None:
+    return env.get("precision") or (c["train.precision"] if c["train.precision"] != "auto" else None)
+
+
+def strict_fp32(config: dict, env: dict, done: Sequence[dict] = ()) -> str:
+    """The clause of a float32 run on a GPU with ``train.tf32=false``, a difference from the authors; "" for any
+    other run. report.md's Methods summary and the model card both say it."""
+    c = _values(config)
+    if _used(c, env) == "fp32" and c["train.tf32"] is False and _on_cuda(env, done):
         return (f"trained in float32 with TF32 off on the GPU ({STRICT_FP32}), unlike the authors, who ran PyTorch's "
                 "defaults (TF32 in cuDNN's convolutions on NVIDIA Ampere and later GPUs)")
+    return ""
+
+
+def _precision(config: dict, c: dict, env: dict, done: Sequence[dict] = ()) -> str:
+    used = _used(c, env)
+    if used == "bf16":
+        return "trained with bfloat16 autocast (the loss in float32)"
+    if clause := strict_fp32(config, env, done):
+        return clause
     if used == "fp32":
         return "trained in float32"
     return "trained in the precision train.precision=auto chose (not recorded)"
@@ -142,7 +157,7 @@ def _randomness(c: dict) -> str:
 
 def recipe(config: dict, env: dict | None, network: dict | None = None, done: Sequence[dict] = ()) -> dict:
     """report.json's ``recipe``: one clause per topic and ``summary``, the paragraph report.md shows; ``done``: the
-    finished folds' done.json records (the devices they trained on)."""
+    finished folds' done.json records (the devices and CUDA versions they trained with)."""
     c, env = _values(config), env or {}
     frames = ""
     if isinstance(env.get("part_frames"), dict) and len(env["part_frames"]) == 1:  # a composite's: the Protocol line
@@ -150,8 +165,11 @@ def recipe(config: dict, env: dict | None, network: dict | None = None, done: Se
         frames = f" (from {part.get('folder')}{', UNCROPPED full frames' if part.get('uncropped') else ''})"
     out = {"network": _network(network, c), "input": _input(c), "preprocessing": _preprocessing(c, frames),
            "temporal_jitter": _jitter(c), "augmentation": _augmentation(c),
-           "optimisation": _optimisation(c, _precision(c, env, done)), "testing": _testing(c),
-           "randomness": _randomness(c)}
+           "optimisation": _optimisation(c, _precision(config, c, env, done)),
+           # the CUDA of the machines the folds trained on (Ray, SLURM: not the one that started the run)
+           **({"gpu_software": f"on the GPU: {versions}"}
+              if _on_cuda(env, done) and (versions := cuda_versions(env, done)) else {}),
+           "testing": _testing(c), "randomness": _randomness(c)}
     if c["data.permute_labels"]:
         out["labels"] = "control run: the labels were shuffled across samples before training (expect chance)"
     out["summary"] = ". ".join(v[0].upper() + v[1:] for v in out.values()) + "."

@@ -1,12 +1,16 @@
 """The conditions the Reproduce line of a report names, read from the run's env.json and config.yaml: where the
 data and the frame cache lie on another machine, which digests must match, what decides whether the numbers are
-bit-identical (torch, threads, instruction set; never on CUDA), and how to write synthetic data again.
+bit-identical (torch, threads, instruction set; never on CUDA, where the folds' CUDA versions come closest), and how
+to write synthetic data again.
 
 Runs of older mmnet versions lack some of env.json's fields: their conditions are named without the values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from .cuda_terms import cuda_versions
 from .run_reader import config_value
 
 __all__ = ["data_terms", "bits_terms", "synthetic_terms"]
@@ -30,17 +34,17 @@ def data_terms(config: dict, env: dict | None = None) -> str:
            f"and {check}."
 
 
-def bits_terms(env: dict, devices: set, threads: int | None) -> str:
+def bits_terms(env: dict, devices: set, threads: int | None, done: Sequence[dict] = ()) -> str:
     """What bit-identical numbers need: on CPU the torch version, the thread count and the instruction set; on
-    CUDA they are not to be expected (cuDNN times its algorithms in each run and may pick others)."""
+    CUDA they are not to be expected (cuDNN times its algorithms in each run and may pick others): the CUDA versions
+    that come closest are the finished folds' (``done``: their done.json), not the machine's that started the run."""
     on_cuda = any(str(d).startswith("cuda") for d in devices | {env.get("device", "")})
     where = (f" ({threads} here: OMP_NUM_THREADS={threads} for a local run, --cpus-per-fold {threads} under "
              "Ray or SLURM)" if threads else "")
     text = (f"On CPU, bit-identical numbers also need the same torch version, thread count{where} and instruction "
             f"set{_instruction_set(env)}.")
     if on_cuda:
-        versions = ", ".join(f"{key} {env[key]}" for key in ("cuda_version", "cudnn_version", "cuda_driver")
-                             if env.get(key) is not None)
+        versions = cuda_versions(env, done)
         text += (" On CUDA the numbers are not expected to be bit-identical: cuDNN's autotuning times its "
                  "convolution algorithms in each run and may pick others; the same GPU, "
                  f"CUDA and cuDNN ({versions or 'not recorded'}) give the closest.")

@@ -214,7 +214,8 @@ def _reproduce(run: Run) -> dict:
     threads = _folds_per_value(numerics, "torch_threads")
     (one,) = threads if len(threads) == 1 else (None,)
     devices = set(_folds_per_value(numerics, "device"))
-    note = f"{data_terms(run.config, run.env)} {bits_terms(run.env, devices, one)}{synthetic_terms(run.env)}"
+    bits = bits_terms(run.env, devices, one, [f.done for f in finished])  # CUDA: the folds' versions
+    note = f"{data_terms(run.config, run.env)} {bits}{synthetic_terms(run.env)}"
     if len(threads) > 1:
         mixed.append(f"the torch thread count: the folds ran with {_which_folds(run, threads)}")
     trained_by = _folds_per_value([(f, {"mmnet": software_name(fold_software(f.done, run.env))}) for f in finished],

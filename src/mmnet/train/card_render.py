@@ -58,6 +58,8 @@ def render_card(card: dict) -> str:
     lines += [f"- `{k}`: `{v}`" for k, v in values.items()]
     if t.get("precision") not in (None, AUTHORS_PRECISION):  # what train.precision=auto chose shows nowhere else
         lines.append(f"- precision used: `{t['precision']}` (the final fit's done.json); {AUTHORS_FP32}")
+    elif t.get("strict_fp32"):  # fp32 as the authors trained, but without their TF32 convolutions on the GPU
+        lines.append(f"- precision used: `fp32` (the final fit's done.json), {t['strict_fp32']}")
     elif not values:
         lines.append("- none: the paper's recipe as published")
     lines += ["", "## How well does it work?", "", *_loso_lines(card["loso"]), "",

@@ -22,8 +22,8 @@ from ..run_folder import file_sha256
 from ..runtime import cpu_flags
 from ..tf32 import tf32_asked, tf32_record
 
-__all__ = ["labels_digest", "annotation_digests", "synthetic_record", "numerics_record", "library_record",
-           "NATIVE_BF16_FLAGS", "TRAINING_LIBRARIES"]
+__all__ = ["labels_digest", "annotation_digests", "synthetic_record", "numerics_record", "cuda_record",
+           "library_record", "NATIVE_BF16_FLAGS", "TRAINING_LIBRARIES"]
 
 #: CPU flags with which PyTorch computes bf16 natively (without them it emulates it, with other roundings)
 NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -104,9 +104,8 @@ def numerics_record(device_type: str, elsewhere=None) -> dict:
     convolutions and matrix products may use TF32 (``train.tf32``), the driver. ``elsewhere``: the run's
     ``TrainConfig`` when its folds train on other machines (Ray, SLURM; not measured here): ``tf32`` is then what
     ``train.tf32`` asks (``tf32_asked``; the folds' done.json hold the flags in force), not this process's flags,
-    which no fold trained with (only a run on the CPU leaves it out)."""
-    import torch
-
+    which no fold trained with (only a run on the CPU leaves it out); the CUDA facts stay this machine's, and each
+    fold's done.json records its own (``cuda_record``)."""
     record: dict = {"cpu_bf16_flags": sorted(set(NATIVE_BF16_FLAGS) & cpu_flags())}
     if caps := {name: os.environ[name] for name in _ISA_CAPS if os.environ.get(name)}:
         record["isa_caps"] = caps
@@ -114,10 +113,22 @@ def numerics_record(device_type: str, elsewhere=None) -> dict:
         record.update(tf32_asked(elsewhere.tf32))
     if device_type != "cuda":
         return record
-    record.update(cuda_version=torch.version.cuda, cudnn_version=torch.backends.cudnn.version(),
-                  cudnn_benchmark=bool(torch.backends.cudnn.benchmark))
+    record.update(cuda_record(device_type))
     if elsewhere is None:
         record.update(tf32_record(device_type))  # set by plan_training in this process, which trains the folds
+    return record
+
+
+def cuda_record(device_type: str) -> dict:
+    """The CUDA and cuDNN versions, whether cuDNN autotunes and the NVIDIA driver of this process's machine; {} off
+    CUDA. env.json's are of the machine that started the run; each fold's done.json has those of the machine the
+    fold trained on (under Ray or SLURM another one, and the one whose versions the report names)."""
+    import torch
+
+    if device_type != "cuda":
+        return {}
+    record = {"cuda_version": torch.version.cuda, "cudnn_version": torch.backends.cudnn.version(),
+              "cudnn_benchmark": bool(torch.backends.cudnn.benchmark)}
     if driver := _nvidia_driver():
         record["cuda_driver"] = driver
     return record

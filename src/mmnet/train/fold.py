@@ -46,6 +46,7 @@ from ..utils import (
 )
 from .calibrate import plan_training
 from .checkpoint_record import training_header
+from .env_record import cuda_record
 from .loop import adamw, evaluate, train_one_epoch
 from .resume_env import trained_numerics, trained_software
 from .tasks import FoldTask, fold_seed
@@ -197,6 +198,7 @@ def _train_fold(task: FoldTask, *, progress: bool, device: str | None, frames: n
               **trained_numerics(plan),  # where "auto" resolved and the thread count: a resume may differ
               **trained_software(),  # the mmnet that trained it: a resume after an upgrade differs
               **tf32_record(plan.device.type),  # fp32 on a GPU: TF32 or not
+              **cuda_record(plan.device.type),  # this machine's CUDA, cuDNN and driver (Ray, SLURM: not env.json's)
               "test_acc": done.history[-1]["test_acc"] if done.history else None}
     if tc.save_models or task.final:  # checked where the model is loaded (a flipped bit loads without an error)
         record["model_sha256"] = rf.file_sha256(fold_dir / rf.MODEL / WEIGHTS_NAME)

@@ -36,6 +36,7 @@ from ..model_use import (
     synthetic_banner,
     who_recorded,
 )
+from ..report.methods import strict_fp32
 from ..report.parts import dataset_order
 from ..report.run_reader import RUN_TABLE_REMEDY, read_csv, read_json
 from ..report.subject_spread import subject_spread_line
@@ -117,6 +118,9 @@ def write_model_card(run_dir: str | Path, report: dict | None, *, source: str | 
                      "epochs": done.get("epochs"), "seed": done.get("seed"),
                      "seconds": done.get("seconds"), "device": done.get("device"),
                      "precision": done.get("precision"), "tf32": done.get("tf32"),  # a GPU fit's TF32 flags
+                     # report.md's Methods clause, of the final fit (its device and precision, not the run start's)
+                     "strict_fp32": strict_fp32(cfg, {**env, **{k: done[k] for k in ("device", "precision")
+                                                                if done.get(k)}}, [done]) or None,
                      "selection": "none: the model after the last epoch",
                      "dataset_fingerprint": env.get("dataset_fingerprint")},
         "classes": {"scheme": data.get("scheme"), "names": classes,
