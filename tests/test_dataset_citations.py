@@ -57,10 +57,10 @@ def test_a_datasets_other_name_cites_its_own_release():
     loaders = set(DATASETS) | set(LONG_VIDEO_DATASETS)
     releases = set(RELEASES) | set(ALIASES) | {"table", "table-long"}
     assert sorted(loaders - releases) == [], (
-        "a dataset shipped with mmnet has a Release in RELEASES in src/mmnet/data/releases.py (its name, owner, "
-        "request page, papers: the model card's licence note and check-data's cite line), or an entry in ALIASES "
-        "there when it is another name of a release's data, and a row in the \"Datasets: request and cite\" table "
-        "of docs/datasets.md")
+        f"{sorted(loaders - releases)}: a dataset shipped with mmnet has a Release in RELEASES in "
+        "src/mmnet/data/releases.py (its name, owner, request page, papers: the model card's licence note and "
+        "check-data's cite line), or an entry in ALIASES there when it is another name of a release's data, and a "
+        "row in the \"Datasets: request and cite\" table of docs/datasets.md")
     assert sorted(releases - loaders) == []
 
 

@@ -32,7 +32,7 @@ def sample_key(name: str) -> str:
     load = load.func if isinstance(load, functools.partial) else load
     key = getattr(sys.modules[load.__module__], "DATASET", None)
     assert isinstance(key, str), (
-        f"{load.__module__}, the module of long-video dataset {name!r}'s loader, has no DATASET: define "
+        f"{load.__module__}, the module of the loader of long-video dataset {name!r}, has no DATASET: define "
         f"DATASET = {name!r} at its top, the dataset key its LongVideo records and samples carry "
         "(docs/contributing.md, \"Registering a long-video dataset\")")
     return key
@@ -56,8 +56,8 @@ def test_a_loader_module_without_its_dataset_key_is_named(monkeypatch):
         return None
 
     monkeypatch.setitem(data.LONG_VIDEO_DATASETS, "mylong", load_mylong)
-    with pytest.raises(AssertionError, match=rf"{__name__}, the module of long-video dataset 'mylong'.*"
-                                             r"has no DATASET: define DATASET = 'mylong' at its top"):
+    with pytest.raises(AssertionError, match=rf"{__name__}, the module of the loader of long-video dataset "
+                                             r"'mylong', has no DATASET: define DATASET = 'mylong' at its top"):
         sample_key("mylong")
 
 
