@@ -10,13 +10,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "mmnet"
 MAX_LINES = 400
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+def _module_name(path: Path, package: Path = PACKAGE) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _modules() -> dict[str, Path]:
-    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+def _modules(package: Path = PACKAGE) -> dict[str, Path]:
+    return {_module_name(p, package): p for p in sorted(package.rglob("*.py"))}
 
 
 def _type_checking_only(tree: ast.AST) -> set[int]:
@@ -28,12 +28,13 @@ def _type_checking_only(tree: ast.AST) -> set[int]:
     return skip
 
 
-def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
-    """The mmnet modules that ``name`` imports anywhere in its body (functions included)."""
+def _import_lines(name: str, path: Path, modules: dict[str, Path]) -> dict[str, list[int]]:
+    """The package's modules that ``name`` imports anywhere in its body (functions included), each with the line
+    numbers of its imports."""
     tree = ast.parse(path.read_text())
     skip = _type_checking_only(tree)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
+    found: dict[str, list[int]] = {}
     for node in ast.walk(tree):
         if id(node) in skip:
             continue
@@ -50,8 +51,46 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
             targets = [f"{stem}.{a.name}" if f"{stem}.{a.name}" in modules else stem for a in node.names]
         else:
             continue
-        found |= {t for t in targets if t in modules and t != name}
+        for t in targets:
+            if t in modules and t != name and node.lineno not in found.setdefault(t, []):
+                found[t].append(node.lineno)
     return found
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The mmnet modules that ``name`` imports anywhere in its body (functions included)."""
+    return set(_import_lines(name, path, modules))
+
+
+def _cycle_through(component: list[str], graph: dict[str, set[str]]) -> list[str]:
+    """One shortest import cycle through the component's first module: [a, b, ..., a]."""
+    start, inside = component[0], set(component)
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        v = queue.pop(0)
+        for w in sorted(graph[v] & inside):
+            if w == start:
+                return paths[v] + [start]
+            if w not in paths:
+                paths[w] = paths[v] + [w]
+                queue.append(w)
+    raise AssertionError(f"{component} is no cycle")
+
+
+def _cycle_report(package: Path = PACKAGE) -> str:
+    """Each import cycle as the import lines (file:line) that close it; empty when there is none."""
+    modules = _modules(package)
+    lines = {name: _import_lines(name, path, modules) for name, path in modules.items()}
+    graph = {name: set(targets) for name, targets in lines.items()}
+    out = []
+    for component in _cycles(graph):
+        cycle = _cycle_through(component, graph)
+        out.append(f"import cycle among {', '.join(component)}; break one of these imports:")
+        for a, b in zip(cycle, cycle[1:]):
+            where = modules[a].relative_to(package.parent)
+            out += [f"  {where}:{n} imports {b}" for n in lines[a][b]]
+    return "\n".join(out)
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -86,9 +125,23 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_import_cycles_even_deferred():
-    modules = _modules()
-    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
-    assert _cycles(graph) == []
+    report = _cycle_report()
+    assert not report, "\n" + report
+
+
+def test_a_cycle_is_reported_with_the_import_lines_that_close_it(tmp_path):
+    # the failure printed only the modules of the cycle, not which of their imports to break
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text('"""a"""\n\nfrom . import b\n')
+    (package / "b.py").write_text('"""b"""\n\n\ndef late():\n    from .a import x\n    return x\n')
+    (package / "c.py").write_text("from .a import y\n")
+    assert _cycle_report(package).splitlines() == [
+        "import cycle among pkg.a, pkg.b; break one of these imports:",
+        "  pkg/a.py:3 imports pkg.b",
+        "  pkg/b.py:5 imports pkg.a",
+    ]
 
 
 def test_cycle_finder_sees_a_deferred_import(tmp_path):

@@ -72,3 +72,18 @@ def test_every_module_the_docs_import_from_is_public():
     assert len(used) >= 20
     public = _public_modules()
     assert sorted((m, page) for m, page in used if _module_of(m) not in public) == []
+
+
+def test_the_pages_that_list_the_datasets_by_hand_name_every_dataset():
+    # the checklists send a new dataset to these lists; configuration.md's lacked smic-hs, smic-vis and smic-nir
+    from mmnet.choices import DATASETS, LONG_VIDEO_DATASETS
+
+    datasets = (TOP / "docs" / "datasets.md").read_text(encoding="utf-8")
+    names = datasets[datasets.index("`load_dataset(name, root"):]
+    config = (TOP / "docs" / "configuration.md").read_text(encoding="utf-8")
+    lists = {"docs/datasets.md, the names of load_dataset": names[:names.index("\n\n")],
+             "docs/configuration.md, the row of data.dataset": next(
+                 line for line in config.splitlines() if line.startswith("| `data.dataset` |"))}
+    missing = [f"{where}: `{d}`" for where, text in lists.items() for d in (*DATASETS, *LONG_VIDEO_DATASETS)
+               if f"`{d}`" not in text]
+    assert missing == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mmnet.cli import main
+from mmnet.data import LONG_VIDEO_DATASETS
 
 
 def test_every_long_video_table_names_the_registered_datasets():
@@ -17,6 +18,47 @@ def test_every_long_video_table_names_the_registered_datasets():
     assert set(choices.LONG_VIDEO_DATASETS) == registered
     assert set(DATASET_PRESETS) == registered, "add the dataset to DATASET_PRESETS in spotting/config.py"
     assert set(DATASET_NUMBERS) == registered, "add the dataset to DATASET_NUMBERS in spotting/megc_files.py"
+
+
+def sample_key(name: str) -> str:
+    """The dataset key the records of long-video dataset ``name`` carry: ``DATASET`` of its loader's module (the
+    model card, the citations and the report read it; casme2-long's records are casme-sq's)."""
+    import functools
+    import sys
+
+    from mmnet import data
+
+    load = data.LONG_VIDEO_DATASETS[name]
+    load = load.func if isinstance(load, functools.partial) else load
+    key = getattr(sys.modules[load.__module__], "DATASET", None)
+    assert isinstance(key, str), (
+        f"{load.__module__}, the module of the loader of long-video dataset {name!r}, has no DATASET: define "
+        f"DATASET = {name!r} at its top, the dataset key its LongVideo records and samples carry "
+        "(docs/contributing.md, \"Registering a long-video dataset\")")
+    return key
+
+
+@pytest.mark.parametrize("name", sorted(LONG_VIDEO_DATASETS))
+def test_every_long_video_loader_module_names_its_dataset_key(name):
+    from mmnet.data.releases import RELEASES
+
+    key = sample_key(name)
+    assert key in LONG_VIDEO_DATASETS and (key in RELEASES or key == "table-long"), (
+        f"long-video dataset {name!r}: its loader's DATASET is {key!r}, which is no registered long-video dataset "
+        "with a Release in RELEASES in src/mmnet/data/releases.py")
+
+
+def test_a_loader_module_without_its_dataset_key_is_named(monkeypatch):
+    # test_final_fit failed with "AttributeError: module 'mmnet.data.mylong' has no attribute 'DATASET'"
+    from mmnet import data
+
+    def load_mylong(root, **options):
+        return None
+
+    monkeypatch.setitem(data.LONG_VIDEO_DATASETS, "mylong", load_mylong)
+    with pytest.raises(AssertionError, match=rf"{__name__}, the module of the loader of long-video dataset "
+                                             r"'mylong', has no DATASET: define DATASET = 'mylong' at its top"):
+        sample_key("mylong")
 
 
 @pytest.mark.parametrize("table, module", [("DATASET_NUMBERS", "megc_files"), ("DATASET_PRESETS", "config")])

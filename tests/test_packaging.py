@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -47,8 +48,24 @@ def test_dataset_choices_are_the_loader_registries():
     from mmnet.data import LONG_VIDEO_DATASETS as long_loaders
     from mmnet.spotting.megc import MODES
 
-    assert DATASETS == tuple(sorted(loaders)) and LONG_VIDEO_DATASETS == tuple(sorted(long_loaders))
+    assert DATASETS == tuple(sorted(loaders)), (
+        "DATASETS in src/mmnet/choices.py (the names `mmnet train`, check-data and the config accept) must be the "
+        "keys of DATASETS in src/mmnet/data/__init__.py, sorted: add the new name there too")
+    assert LONG_VIDEO_DATASETS == tuple(sorted(long_loaders)), (
+        "LONG_VIDEO_DATASETS in src/mmnet/choices.py must be the keys of LONG_VIDEO_DATASETS in "
+        "src/mmnet/data/__init__.py, sorted: add the new name there too")
     assert SPOT_SCORE_MODES == MODES
+
+
+def test_train_help_names_every_dataset():
+    # `mmnet train --help` listed the datasets by hand: smic-hs, casme2-long, ... and any new one were missing
+    from mmnet.choices import DATASETS, LONG_VIDEO_DATASETS
+    from mmnet.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["train"]
+    help_text = next(a.help for a in sub._actions if "--dataset" in a.option_strings)
+    assert [d for d in (*DATASETS, *LONG_VIDEO_DATASETS) if not re.search(rf"(?<![\w-]){d}(?![\w-])", help_text)] == []
 
 
 HEAVY = ("torch", "numpy", "pandas", "mmnet.data", "mmnet.spotting")

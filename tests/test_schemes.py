@@ -56,7 +56,11 @@ EXPECTED = {
 
 
 def test_every_scheme_is_pinned():
-    assert sorted(SCHEMES) == sorted(EXPECTED)
+    assert sorted(SCHEMES) == sorted(EXPECTED), (
+        "every LabelScheme of _SCHEMES in src/mmnet/data/schemes.py is pinned in EXPECTED in tests/test_schemes.py "
+        "(its classes in logit order and its full label -> class mapping) and has a row in the scheme table of "
+        f"docs/datasets.md: not pinned {sorted(set(SCHEMES) - set(EXPECTED))}, "
+        f"pinned but gone {sorted(set(EXPECTED) - set(SCHEMES))}")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -81,12 +85,15 @@ def test_docs_list_every_scheme_with_its_classes():
     # the table dataset's scheme takes its classes from the config: listed, not pinned
     table = rows.pop("table", None)
     assert table == "`data.classes`: by default the table's labels, sorted"
-    assert sorted(rows) == sorted(EXPECTED)
+    row = "add a row `| `NAME` | class, class, ... | notes |` to the table under \"Label schemes\" in docs/datasets.md"
+    assert sorted(rows) == sorted(EXPECTED), (
+        f"{row} for {sorted(set(EXPECTED) - set(rows))}; listed there but not pinned in EXPECTED: "
+        f"{sorted(set(rows) - set(EXPECTED))}")
     for name, (classes, _) in EXPECTED.items():
         listed = "I … VII" if classes == ROMAN else "I … V" if classes == ROMAN[:5] else ", ".join(classes)
-        assert rows[name] == listed, name
+        assert rows[name] == listed, f"docs/datasets.md's row of {name} lists {rows[name]!r}; its classes: {listed!r}"
     for dataset, name in DEFAULT_SCHEME.items():
-        assert name in rows or (name == "table" and table), dataset
+        assert name in rows or (name == "table" and table), f"{dataset}'s default scheme {name!r}: {row}"
 
 
 def test_a_scheme_registered_without_datasets_says_so(monkeypatch):

@@ -89,8 +89,7 @@ def test_train_spotter_and_train_give_a_dataset_the_same_preset(dataset, tmp_pat
     monkeypatch.setattr(spotting_config, "spot_config", record)
     with pytest.raises(SystemExit):
         main(["train-spotter", dataset, "--root", str(tmp_path), "--out", str(tmp_path / "s.pt"), "--no-progress"])
-    assert chosen == [train_preset] and train_preset == {"casme3-long": "casme3", "samm-long": "samm"}.get(
-        dataset, "casme2")
+    assert chosen == [train_preset] and train_preset == spotting_config.DATASET_PRESETS[dataset]
 
 
 def test_make_spotter_gives_the_flow_spotter():

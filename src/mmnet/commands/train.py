@@ -30,7 +30,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..choices import PRECISIONS, PROTOCOLS, SELECTIONS
+from ..choices import DATASETS, LONG_VIDEO_DATASETS, PRECISIONS, PROTOCOLS, SELECTIONS
 from ..shell_words import shell_quote
 
 
@@ -48,8 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     final.add_argument("--final-fit-only", action="store_true",
                        help="only that final model, no cross-validation (train.final_fit=only)")
     p.add_argument("--dataset", type=str, default=None,
-                   help="dataset name (casme2, samm, mmew, smic, casme3, composite, table; long videos: casme-sq, "
-                        "samm-long, casme3-long, table-long = spot then recognise)")
+                   help=f"dataset name ({', '.join(DATASETS)}; long videos: {', '.join(LONG_VIDEO_DATASETS)} = "
+                        "spot then recognise); table, table-long: your own clips, recordings")
     add_root_argument(p)
     p.add_argument("--annotation", type=str, default=None, help="annotation file if not the default name")
     p.add_argument("--fps", type=float, default=None,

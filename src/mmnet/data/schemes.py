@@ -227,20 +227,41 @@ DEFAULT_SCHEME: dict[str, str] = {
 
 def default_scheme(dataset: str) -> str:
     """The name of ``dataset``'s default scheme; a ConfigError, not a KeyError, for a dataset registered without
-    one (every loader in ``mmnet.data.DATASETS`` and ``LONG_VIDEO_DATASETS`` needs an entry)."""
+    one (every loader in ``mmnet.data.DATASETS`` and ``LONG_VIDEO_DATASETS`` needs an entry), and for a default
+    that is no scheme's name (a LabelScheme object assigned from Python failed later with a TypeError)."""
     if dataset not in DEFAULT_SCHEME:
         raise ConfigError(
             f"dataset {dataset!r} has no default label scheme: choose one with data.scheme / --scheme, e.g. a label "
             "map 'happiness=positive, disgust=negative, surprise=surprise' (it fits any dataset). A loader "
-            f"registered from Python names its default with mmnet.data.DEFAULT_SCHEME[{dataset!r}] = NAME. A "
-            "folder of clips with a CSV of subject, clip, onset, apex and emotion needs no code: dataset 'table' "
-            "(docs/datasets.md, \"Your own dataset\").")
-    return DEFAULT_SCHEME[dataset]
+            f"registered from Python names its default with mmnet.data.DEFAULT_SCHEME[{dataset!r}] = NAME, the name "
+            "of a LabelScheme in mmnet.data.SCHEMES. A folder of clips with a CSV of subject, clip, onset, apex and "
+            "emotion needs no code: dataset 'table' (docs/datasets.md, \"Your own dataset\").")
+    name = DEFAULT_SCHEME[dataset]
+    if not (isinstance(name, str) and (name in SCHEMES or name == TABLE_SCHEME or is_label_map(name))):
+        raise ConfigError(_not_a_scheme_name(name, f"mmnet.data.DEFAULT_SCHEME[{dataset!r}]", dataset))
+    return name
+
+
+def _not_a_scheme_name(value: object, where: str, dataset: str | None) -> str:
+    """Why ``value`` (of ``where``) names no scheme, and what to set instead."""
+    of = f" for dataset {dataset!r}" if dataset and repr(dataset) not in where else ""
+    if isinstance(value, LabelScheme):
+        return (f"{where} is the LabelScheme {value.name!r} itself{of}, not its name: set {where} = {value.name!r}, "
+                f"and register the scheme by that name: mmnet.data.SCHEMES[{value.name!r}] = the LabelScheme "
+                f"(with datasets=({dataset or 'NAME'!r},)).")
+    if not isinstance(value, str):
+        return (f"{where} is of type {type(value).__name__} ({value!r}){of}, not a scheme's name: set it to the name "
+                "of a LabelScheme in mmnet.data.SCHEMES, or to a label map 'label=class, ...'.")
+    return (f"{where} is {value!r}{of}, which names no label scheme: set it to the name of a LabelScheme in "
+            f"mmnet.data.SCHEMES (register yours there first: mmnet.data.SCHEMES[NAME] = LabelScheme(NAME, ...)), "
+            f"or to a label map 'label=class, ...'. Schemes: {', '.join(sorted(SCHEMES))}.")
 
 
 def get_scheme(name: str) -> LabelScheme:
     """The scheme called ``name``, or the one a label map (``label=class, ...``, label_maps) describes; ConfigError
     listing the valid names otherwise."""
+    if not isinstance(name, str):
+        raise ConfigError(_not_a_scheme_name(name, "data.scheme", None))
     if is_label_map(name):
         return LabelScheme(**label_map_scheme(name))
     if name == TABLE_SCHEME:
@@ -285,6 +306,8 @@ def resolve_scheme(name: str, classes: Iterable[str] | None = None, dataset: str
     accepted): a different list would otherwise be silently replaced. The table dataset's scheme and a label map
     (label_maps) take ``classes`` as their own: their class list, and the map's order.
     """
+    if not isinstance(name, str):
+        raise ConfigError(_not_a_scheme_name(name, "data.scheme", dataset))
     if name == TABLE_SCHEME:
         return LabelScheme(**table_scheme(classes, dataset or TABLE_DATASET))
     if is_label_map(name):
