@@ -1,0 +1,61 @@
+"""Text typed with a Chinese or Japanese input method: full-width separators, ideographic spaces, full-width digits."""
+
+import re
+import shutil
+
+import pytest
+
+from mmnet.data import resolve_scheme
+from mmnet.data.label_maps import is_label_map, label_map_scheme
+from mmnet.errors import ConfigError
+from mmnet.spotting.coder_files import parse_tier_types
+from tests.table_helpers import table_from_synth
+
+GROUPS = "happiness=positive，disgust＝negative, repression=negative，surprise=surprise，others=-"
+
+
+@pytest.fixture(scope="module")
+def table_root(tmp_path_factory):
+    from mmnet import synth
+
+    data = synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=3, clips_per_subject=4, seed=0)
+    return table_from_synth(data, tmp_path_factory.mktemp("table") / "mylab")
+
+
+@pytest.fixture
+def copy(table_root, tmp_path):
+    root = tmp_path / "lab"
+    shutil.copytree(table_root, root)
+    return root
+
+
+def test_full_width_comma_and_equals_separate_a_label_map():
+    assert is_label_map("高兴＝积极，厌恶＝消极")
+    fields = label_map_scheme("高兴＝积极，厌恶=消极, 惊讶﹦惊讶")
+    assert fields["classes"] == ("积极", "消极", "惊讶")
+    assert fields["mapping"] == {"高兴": "积极", "厌恶": "消极", "惊讶": "惊讶"}
+    assert resolve_scheme(GROUPS, None, "table").classes == ("positive", "negative", "surprise")
+
+
+def test_a_class_name_with_an_equals_sign_is_refused_by_name():
+    with pytest.raises(ConfigError, match=r"class '积极 厌恶=消极' \(of label '高兴'\) contains '='"):
+        label_map_scheme("高兴=积极 厌恶=消极, 惊讶=惊讶")
+
+
+def test_check_data_reads_a_map_of_mixed_commas(copy, capsys):
+    from mmnet.cli import main
+
+    assert main(["check-data", "table", "--root", str(copy), "--scheme", GROUPS, "--on-bad-sample", "skip"]) == 0
+    out = capsys.readouterr().out
+    assert "7 of 12 annotated samples used" in out and "unknown" not in out
+    assert re.findall(r"^ +[0-9] +(\S+) +[0-9]+$", out, re.M) == ["positive", "negative", "surprise"]
+
+
+def test_full_width_separators_in_tier_types():
+    assert parse_tier_types("微表情＝micro，宏表情=macro") == {"微表情": "micro", "宏表情": "macro"}
+
+
+def test_agree_frames_per_video_with_full_width_separators():
+    from mmnet.commands.agree import _frames
+
+    assert _frames("视频一＝9000，视频二=7200") == {"视频一": 9000, "视频二": 7200}
