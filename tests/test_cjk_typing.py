@@ -5,11 +5,11 @@ import shutil
 
 import pytest
 
-from mmnet.data import resolve_scheme
+from mmnet.data import load_dataset, resolve_scheme
 from mmnet.data.label_maps import is_label_map, label_map_scheme
 from mmnet.errors import ConfigError
 from mmnet.spotting.coder_files import parse_tier_types
-from tests.table_helpers import table_from_synth
+from tests.table_helpers import read_csv, table_from_synth, write_csv
 
 GROUPS = "happiness=positive，disgust＝negative, repression=negative，surprise=surprise，others=-"
 
@@ -59,3 +59,16 @@ def test_agree_frames_per_video_with_full_width_separators():
     from mmnet.commands.agree import _frames
 
     assert _frames("视频一＝9000，视频二=7200") == {"视频一": 9000, "视频二": 7200}
+
+
+@pytest.mark.parametrize("spelling", ["被试 02", "被试\u300002", "被试０２"])
+def test_a_subject_written_with_a_space_inside_is_an_error_naming_both_rows(copy, spelling):
+    rows = read_csv(copy / "annotations.csv")
+    for r in rows:
+        r["subject"] = r["subject"].replace("P", "被试")
+    rows[5]["subject"] = spelling if rows[5]["subject"] == "被试02" else rows[5]["subject"]
+    assert rows[4]["subject"] == "被试02" and rows[5]["subject"] == spelling
+    write_csv(copy / "annotations.csv", rows)
+    (clash,) = [i for i in load_dataset("table", copy).issues if i.check == "subject_case"]
+    assert clash.severity == "error" and f"subject {spelling!r} is also written '被试02'" in clash.message
+    assert "row 7" in clash.message and "row 6" in clash.message

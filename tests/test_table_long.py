@@ -91,6 +91,8 @@ ROW_QUIRKS = [
      "row 3: fps 60, but row 2 gives 30"),
     (["P01,P01/rec1,5,12,micro,,30", "p01,P02/rec1,5,12,micro,,30"], "subject_case", "error",
      "subject 'p01' is also written 'P01'"),
+    (["P01,P01/rec1,5,12,micro,,30", "P\u300001,P02/rec1,5,12,micro,,30"], "subject_case", "error",
+     "subject 'P\\u300001' is also written 'P01' (row 2)"),  # the invisible space shown
     (["P01,P01/rec1,30,45,macro,,30"], "beyond_video", "warning", "clipped to 30..40"),
     (["P01,P01/rec1,50,60,macro,,30"], "outside_video", "error", "outside the frames on disk 1..40"),
     (["P01,P01/rec1,5,12,micro,20,30"], "apex_outside", "warning", "apex 20 is outside onset..offset"),
