@@ -72,3 +72,32 @@ def test_a_subject_written_with_a_space_inside_is_an_error_naming_both_rows(copy
     (clash,) = [i for i in load_dataset("table", copy).issues if i.check == "subject_case"]
     assert clash.severity == "error" and f"subject {spelling!r} is also written '被试02'" in clash.message
     assert "row 7" in clash.message and "row 6" in clash.message
+
+
+def _columns_before(line: str, text: str) -> int:
+    from mmnet.display_width import display_width
+
+    return display_width(line[:line.rindex(text)])
+
+
+def test_check_datas_class_summary_is_aligned_as_a_terminal_shows_it(copy, capsys):
+    from mmnet.cli import main
+
+    scheme = "happiness=积极情绪, disgust=消极, repression=消极, surprise=surprise, others=-"
+    assert main(["check-data", "table", "--root", str(copy), "--scheme", scheme]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if re.match(r"^ +[0-9] +\S+ +[0-9]+$", line)]
+    assert len(lines) == 3 and len({_columns_before(line, line.split()[-1]) for line in lines}) == 1
+
+
+def test_score_spots_per_video_is_aligned_as_a_terminal_shows_it(tmp_path, capsys):
+    from mmnet.cli import main
+
+    truth = tmp_path / "truth.csv"
+    truth.write_text("vid,onset,offset,type\n被试一号视频,10,20,me\nv2,,,\n", encoding="utf-8")
+    spots = tmp_path / "spots.csv"
+    spots.write_text("vid,onset,offset,type,score\n被试一号视频,10,20,me,1\nv2,5,9,me,1\n", encoding="utf-8")
+    assert main(["score-spots", str(truth), str(spots), "--per-video"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    table = table[table.index("") + 1:]
+    ends = {_columns_before(line, line.split()[-1]) + len(line.split()[-1]) for line in table if line.strip()}
+    assert len(table) >= 3 and len(ends) == 1  # each row's last column ends where the header's does
