@@ -117,6 +117,15 @@ def test_each_quirk_is_an_issue_naming_its_row(tmp_path, rows, check, severity, 
     assert all(i.severity == "error" and "row left out" in i.message for i in refused)
 
 
+def test_an_unreadable_type_cell_gets_the_hint_of_a_type_not_of_a_frame_number(tmp_path):
+    issue = _issue(_load(_tree(tmp_path, ["P01,P01/rec1,5,12,微表情,,30"])), "bad_value")
+    assert "type '微表情' unreadable (a type is micro or macro, or me, mae" in issue.message
+    assert "frame numbers" not in issue.message
+    issue = _issue(_load(_tree(tmp_path / "both", ["P01,P01/rec1,5,x,blink,,30"])), "bad_value")
+    assert "offset 'x', type 'blink' unreadable (frame numbers are whole numbers" in issue.message
+    assert "; a type is micro or macro" in issue.message
+
+
 def test_a_file_managers_copy_of_a_frame_is_not_read_as_a_frame(tmp_path):
     root = _tree(tmp_path, ["P01,P01/rec1,1005,1012,micro,,30"], folders={"P01/rec1": range(1000, 1040)})
     (root / "P01/rec1/frame_1010 (1).jpg").write_bytes((root / "P01/rec1/frame_1010.jpg").read_bytes())

@@ -177,12 +177,14 @@ def _interval(row: list, col: dict, row_no: int, where: str, sid: str, issues: l
     bad: list[str] = []
     onset, offset = _frame(raw["onset"], "onset", bad), _frame(raw["offset"], "offset", bad)
     apex = _frame(raw["apex"], "apex", bad) if _text(raw["apex"]) else None
+    # each unreadable cell with its own hint: a type cell's is not a frame number's
+    hints = ["frame numbers are whole numbers, as the frame files are numbered"] if bad else []
     type_ = parse_type(raw["type"])
     if type_ is None:
-        bad.append(f"type {raw['type']!r} (micro or macro)")
+        bad.append(f"type {raw['type']!r}")
+        hints.append("a type is micro or macro, or me, mae, micro-expression, macro-expression")
     if bad:
-        issues.append(refused_row(sid, "bad_value", f"{where}: {', '.join(bad)} unreadable (frame numbers are whole "
-                                  "numbers, as the frame files are numbered)"))
+        issues.append(refused_row(sid, "bad_value", f"{where}: {', '.join(bad)} unreadable ({'; '.join(hints)})"))
         return False
     if offset < onset:
         issues.append(refused_row(sid, "offset_before_onset", f"{where}: offset {offset} is before onset {onset}"))
