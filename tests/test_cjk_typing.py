@@ -101,3 +101,35 @@ def test_score_spots_per_video_is_aligned_as_a_terminal_shows_it(tmp_path, capsy
     table = table[table.index("") + 1:]
     ends = {_columns_before(line, line.split()[-1]) + len(line.split()[-1]) for line in table if line.strip()}
     assert len(table) >= 3 and len(ends) == 1  # each row's last column ends where the header's does
+
+
+def test_config_yaml_and_print_config_write_cjk_as_written_and_read_it_back(table_root, tmp_path, capsys):
+    import yaml
+
+    from mmnet.cli import main
+    from mmnet.config import load_config
+    from mmnet.train.prepare import prepare_run
+
+    root = tmp_path / "数据" / "实验一"
+    shutil.copytree(table_root, root)
+    scheme = "happiness=积极, disgust=消极, repression=消极, surprise=惊讶, others=-"
+    assert main(["train", "--dataset", "table", "--root", str(root), "--scheme", scheme, "--print-config"]) == 0
+    printed = capsys.readouterr().out
+    assert "\\u" not in printed and "数据/实验一" in printed and "surprise=惊讶" in printed
+    assert yaml.safe_load(printed)["data"]["classes"] == ["积极", "消极", "惊讶"]
+    cfg = load_config(None, ["data.dataset=table", f"data.root={root}", f"data.scheme={scheme}",
+                             f"data.cache_dir={tmp_path / '缓存'}"])
+    run = tmp_path / "运行"
+    prepare_run(cfg, run, progress=False, measure=False)
+    written = (run / "config.yaml").read_bytes()
+    assert "数据/实验一".encode() in written and "积极".encode() in written and b"\\u" not in written
+    saved = yaml.safe_load(written.decode("utf-8"))
+    assert saved["data"]["root"] == str(root) and saved["data"]["scheme"] == scheme
+    assert main(["train", "--config", str(run / "config.yaml"), "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out) == saved
+
+
+def test_a_config_value_in_messages_is_written_as_typed():
+    from mmnet.config_effect import as_written
+
+    assert as_written("数据/实验一") == "数据/实验一" and as_written(["积极", 1]) == "[积极, 1]"
