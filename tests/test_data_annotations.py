@@ -28,6 +28,9 @@ from .fakes import write_xlsx
     ("T18+39", (("T18", "39"), ())),
     ("?", ((), ())),
     (None, ((), ())),
+    ("４＋７", (("4", "7"), ())),  # full-width, as a Chinese or Japanese input method types them
+    ("（Ｒ６ or R12）＋L１０", (("R6|R12", "L10"), ())),
+    ("？", ((), ())),
 ])
 def test_parse_aus(cell, expected):
     assert parse_aus(cell) == expected

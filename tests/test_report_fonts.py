@@ -73,3 +73,66 @@ def test_without_a_cjk_font_the_report_says_the_names_are_boxes_and_how_to_fix_i
     assert "empty boxes" in note and "fonts-noto-cjk" in note
     assert "| 张三 |" in markdown  # the tables carry the names
     assert json.loads((run / "report.json").read_text(encoding="utf-8"))["figure_notes"] == [note[len("Note: "):]]
+
+
+@pytest.fixture
+def once(monkeypatch):
+    monkeypatch.setattr(ff, "_noted", set())  # the note is logged once a process: each test starts afresh
+
+
+def _spotted(source: str):
+    import numpy as np
+
+    from mmnet.spotting.scores import spot_scores
+
+    micro = np.full(200, 0.1)
+    micro[100:112] += np.hanning(12) * 5
+    return spot_scores({"micro": micro}, fps=30.0, source=source)
+
+
+def test_a_spot_timeline_of_a_cjk_name_logs_one_note_not_a_warning_per_glyph(fonts, once, caplog, recwarn):
+    from mmnet.spotting.timeline import timeline_png
+
+    fonts()
+    with caplog.at_level("WARNING", logger="mmnet.figures"):
+        for _ in range(2):  # a server draws many: the note is logged once
+            assert timeline_png(_spotted("视频/张三.mp4")).startswith(b"\x89PNG")
+    assert not [w for w in recwarn if "Glyph" in str(w.message)]
+    (record,) = caplog.records
+    assert record.name == "mmnet.figures" and "In the timeline figure, some characters" in record.message
+    assert "张三.mp4" in record.message and "fonts-noto-cjk" in record.message
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")  # the fake font is not on disk: matplotlib draws DejaVu Sans's boxes
+def test_a_spot_timeline_draws_a_cjk_name_in_an_installed_cjk_font(fonts, once, caplog, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from mmnet.spotting import timeline
+
+    fonts(Noto_Sans_CJK_SC=CJK)
+    saved = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: saved.append(fig))
+    with caplog.at_level("WARNING", logger="mmnet.figures"):
+        timeline.timeline_png(_spotted("张三.mp4"))
+    assert not caplog.records
+    assert saved[0]._suptitle.get_fontfamily() == ["DejaVu Sans", "Noto Sans CJK SC"]
+
+
+def test_the_explanation_figure_of_a_cjk_caption_logs_one_note(fonts, once, caplog, recwarn, monkeypatch):
+    import dataclasses
+
+    import numpy as np
+
+    from mmnet.infer.explain import Explanation, explanation_png
+
+    fonts()
+    face = np.zeros((32, 32, 3), np.uint8)
+    e = Explanation(onset=face, apex=face, motion=np.zeros((32, 32)), attention=[np.zeros((32, 32))] * 4,
+                    native=[], strides=[2, 4, 8, 16], label="积极", probabilities={"积极": 0.7, "消极": 0.3},
+                    source="被试01/微表情", onset_frame=1, apex_frame=5)
+    with caplog.at_level("WARNING", logger="mmnet.figures"):
+        explanation_png(e)
+        explanation_png(dataclasses.replace(e, caption="李四"))
+    assert not [w for w in recwarn if "Glyph" in str(w.message)]
+    (record,) = caplog.records
+    assert "In the explanation figure, some characters" in record.message and "积极" in record.message

@@ -91,6 +91,8 @@ ROW_QUIRKS = [
      "row 3: fps 60, but row 2 gives 30"),
     (["P01,P01/rec1,5,12,micro,,30", "p01,P02/rec1,5,12,micro,,30"], "subject_case", "error",
      "subject 'p01' is also written 'P01'"),
+    (["P01,P01/rec1,5,12,micro,,30", "P\u300001,P02/rec1,5,12,micro,,30"], "subject_case", "error",
+     "subject 'P\\u300001' is also written 'P01' (row 2)"),  # the invisible space shown
     (["P01,P01/rec1,30,45,macro,,30"], "beyond_video", "warning", "clipped to 30..40"),
     (["P01,P01/rec1,50,60,macro,,30"], "outside_video", "error", "outside the frames on disk 1..40"),
     (["P01,P01/rec1,5,12,micro,20,30"], "apex_outside", "warning", "apex 20 is outside onset..offset"),
@@ -113,6 +115,15 @@ def test_each_quirk_is_an_issue_naming_its_row(tmp_path, rows, check, severity, 
     # nothing is dropped silently: a row left out is an error, a video left out is in excluded with its error
     refused = [i for i in load.issues if i.row_refused]
     assert all(i.severity == "error" and "row left out" in i.message for i in refused)
+
+
+def test_an_unreadable_type_cell_gets_the_hint_of_a_type_not_of_a_frame_number(tmp_path):
+    issue = _issue(_load(_tree(tmp_path, ["P01,P01/rec1,5,12,微表情,,30"])), "bad_value")
+    assert "type '微表情' unreadable (a type is micro or macro, or me, mae" in issue.message
+    assert "frame numbers" not in issue.message
+    issue = _issue(_load(_tree(tmp_path / "both", ["P01,P01/rec1,5,x,blink,,30"])), "bad_value")
+    assert "offset 'x', type 'blink' unreadable (frame numbers are whole numbers" in issue.message
+    assert "; a type is micro or macro" in issue.message
 
 
 def test_a_file_managers_copy_of_a_frame_is_not_read_as_a_frame(tmp_path):

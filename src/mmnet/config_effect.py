@@ -82,4 +82,5 @@ def inert_set(values: dict) -> list[str]:
 
 def as_written(value) -> str:
     """A config value as config.yaml and --set write it (true, null, [0, 1]), not as Python prints it (True)."""
-    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True).strip().removesuffix(
+        "...").strip()

@@ -84,7 +84,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _frames(text: str) -> int | dict[str, int]:
-    """--frames: N, or ID=N,ID=N."""
+    """--frames: N, or ID=N,ID=N (or ，and ＝, as Chinese and Japanese input methods type them)."""
     def count(value: str) -> int:  # a whole number; run checks that it is >= 1 (out of range: exit 3, not 2)
         try:
             return int(value)
@@ -92,6 +92,9 @@ def _frames(text: str) -> int | dict[str, int]:
             raise argparse.ArgumentTypeError(f"{text!r}: give a number of frames (N >= 1), or ID=N,... per video"
                                              ) from None
 
+    from ..typed_separators import ascii_separators
+
+    text = ascii_separators(text)
     if "=" not in text:
         return count(text)
     pairs = [item.partition("=") for item in text.split(",")]

@@ -192,8 +192,11 @@ def run(args: argparse.Namespace) -> int:
     for _, k in pairs:
         counts[scheme.classes[k]] += 1
     print(f"scheme      {scheme.name}: {_used_line(load, scheme, usage, args.on_bad_sample, bool(emptied))}")
+    from ..display_width import display_width, pad
+
+    width = max([12, *(display_width(name) for name in counts)])  # columns shown: a CJK character takes two
     for k, (name, n) in enumerate(counts.items()):
-        print(f"  {k}  {name:<12} {n}")
+        print(f"  {k}  {pad(name, width)} {n}")
     if args.dataset == "composite":  # evaluation.md: report the whole and each part
         from ..data.composite import part_counts
 

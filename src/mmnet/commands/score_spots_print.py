@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..display_width import display_width, pad
 from .score_spots_hints import shown
 
 
@@ -90,19 +91,21 @@ def report(result, rows: list[dict], str_result, warnings: list[str], *, as_json
         _print_analysis(str_result)
     if per_video:
         video_rows = per_video_rows(result)
-        width = max([len(r["video"]) for r in video_rows] + [5])
+        # padded by the columns a terminal shows: a video named in Chinese or Japanese takes two a character
+        width = max([display_width(r["video"]) for r in video_rows] + [5])
         print()
-        _print_table([r | {"label": f"{r['video']:{width}} {r['type']}"} for r in video_rows],
-                     f"{'video':{width}} type", counts_only=True)
+        _print_table([r | {"label": f"{pad(r['video'], width)} {r['type']}"} for r in video_rows],
+                     f"{pad('video', width)} type", counts_only=True)
     for warning in warnings:
         print(f"warning: {warning}")
 
 
 def _print_table(rows: list[dict], head: str, *, counts_only: bool = False) -> None:
-    label = max([len(head)] + [len(r.get("label", r.get("type"))) for r in rows] + [8])
-    print(f"{head:{label}} {'TP':>5} {'FP':>5} {'FN':>5}" + ("" if counts_only else f" {'P':>6} {'R':>6} {'F1':>6}"))
+    label = max([display_width(head)] + [display_width(r.get("label", r.get("type"))) for r in rows] + [8])
+    print(f"{pad(head, label)} {'TP':>5} {'FP':>5} {'FN':>5}"
+          + ("" if counts_only else f" {'P':>6} {'R':>6} {'F1':>6}"))
     for r in rows:
-        counts = f"{r.get('label', r['type']):{label}} {r['tp']:>5} {r['fp']:>5} {r['fn']:>5}"
+        counts = f"{pad(r.get('label', r['type']), label)} {r['tp']:>5} {r['fp']:>5} {r['fn']:>5}"
         if counts_only:
             print(counts)
             continue

@@ -138,7 +138,8 @@ def resolved_yaml(cfg) -> str:
     from ..config import config_to_dict
     from ..train.prepare import resolve_config
 
-    return yaml.safe_dump(config_to_dict(resolve_config(cfg)), sort_keys=False)
+    # a Chinese or Japanese path or label as written (config.yaml is UTF-8), not as \u escapes
+    return yaml.safe_dump(config_to_dict(resolve_config(cfg)), sort_keys=False, allow_unicode=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -356,7 +356,7 @@ def parse_aus(value: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return (), ()
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip()
+    text = unicodedata.normalize("NFKC", str(value)).strip()  # '４＋Ｌ７' of a CJK input method is '4+L7'
     aus: list[str] = []
     unparsed: list[str] = []
     for raw in re.split(r"\+", text):

@@ -6,7 +6,7 @@ import unicodedata
 
 from ..unicode_names import nfc
 
-__all__ = ["fold_case", "fold_words"]
+__all__ = ["fold_case", "fold_words", "fold_id"]
 
 
 def fold_case(text: object) -> str:
@@ -20,3 +20,10 @@ def fold_words(text: object) -> str:
     """``fold_case`` with runs of white space as one space and none at the ends: the key of a label or class written
     by hand ('Happy  Face' and 'happy face' are one label)."""
     return " ".join(fold_case(text).split())
+
+
+def fold_id(text: object) -> str:
+    """``fold_case`` without any white space: the key of an id that must name one thing however it is typed
+    ('被试02', '被试 02', '被试\u300002' with the ideographic space of a Chinese or Japanese input method, 'P02' and
+    'ｐ０２' are one subject)."""
+    return "".join(fold_case(text).split())

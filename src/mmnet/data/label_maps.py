@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..errors import ConfigError
+from ..typed_separators import ascii_separators
 from .case_keys import fold_words
 
 __all__ = ["TABLE_DATASET", "TABLE_SCHEME", "is_label_map", "label_map_scheme", "table_scheme", "one_class"]
@@ -30,8 +31,9 @@ _EXAMPLE = "'happiness=positive, disgust=negative, surprise=surprise, others=-'"
 
 
 def is_label_map(name: str) -> bool:
-    """Whether a ``data.scheme`` value is a label map (``label=class, ...``) rather than a scheme's name."""
-    return "=" in name
+    """Whether a ``data.scheme`` value is a label map (``label=class, ...``) rather than a scheme's name; the
+    full-width '＝' a Chinese or Japanese input method types is '=' (``ascii_separators``)."""
+    return "=" in ascii_separators(name)
 
 
 def label_map_scheme(text: str, classes: Iterable[str] | None = None) -> dict:
@@ -40,7 +42,8 @@ def label_map_scheme(text: str, classes: Iterable[str] | None = None) -> dict:
     mapping: dict[str, str | None] = {}
     order: list[str] = []
     spelled: dict[str, str] = {}  # a class's key -> its first spelling
-    for item in (part.strip() for part in text.split(",")):
+    # '，' and '＝' (full-width, as Chinese and Japanese input methods type them) separate as ',' and '=' do
+    for item in (part.strip() for part in ascii_separators(text).split(",")):
         if not item:
             continue
         label, sep, target = (s.strip() for s in item.partition("="))
@@ -49,6 +52,11 @@ def label_map_scheme(text: str, classes: Iterable[str] | None = None) -> dict:
                               "(label=- leaves a label out).")
         key = fold_words(label)  # labels are compared in lower case, single-spaced, as loaders read them (Sample.label)
         cls = None if target in ("", "-") else target
+        if cls is not None and "=" in cls:
+            # 'a=b=c': one pair's '=' too many, or a comma missing between two pairs
+            raise ConfigError(f"data.scheme label map {text!r}: class {cls!r} (of label {label!r}) contains '=': a "
+                              "class name holds no '=' or comma (of any width, '，' and '＝' included); separate "
+                              f"the pairs with commas, as in {_EXAMPLE}.")
         if cls is not None and (same := spelled.setdefault(fold_words(cls), cls)) != cls:
             # classes are compared as labels are: two spellings would train two classes of one name
             raise ConfigError(f"data.scheme label map {text!r}: class {same!r} is also written {cls!r}; write each "

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
 from ..unicode_names import on_disk
 from .annotations import read_table
-from .case_keys import fold_words
+from .case_keys import fold_id
 from .common import DatasetLoad, attach_frames, find_folder, finish, samples_from_table
 from .root_files import folder_in_any_case as _other_case
 from .root_files import root_file, sheets_said
@@ -172,11 +172,12 @@ def _posix_clips(samples: list[Sample], issues: list[Issue]) -> list[Sample]:
 
 
 def _subject_spellings(samples: list[Sample], table, issues: list) -> None:
-    """Subjects written in two cases ('P02', 'p02') would be two LOSO folds of one person, trained on in one and
-    tested on in the other: an error on each row of a later spelling (as spotting refuses such subjects)."""
+    """Subjects written two ways ('P02', 'p02', 'Ｐ０２'; '被试02', '被试 02': case, width and white space aside,
+    ``fold_id``) would be two LOSO folds of one person, trained on in one and tested on in the other: an error on
+    each row of a later spelling (as spotting refuses such subjects)."""
     first: dict[str, Sample] = {}
     for s in samples:
-        other = first.setdefault(fold_words(s.subject), s)
+        other = first.setdefault(fold_id(s.subject), s)
         if other.subject != s.subject:
             row, other_row = table.where(s.extra.get("row")), table.where(other.extra.get("row"))
             issues.append(Issue(s.sample_id, "subject_case", f"{row}: subject {s.subject!r} is also written "

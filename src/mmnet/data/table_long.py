@@ -16,9 +16,9 @@ trained nor scored (``LongVideoLoad.types``).
 
 Every quirk is an Issue: a row that cannot be placed or read (``bad_row``, ``bad_value``), onset after offset
 (``offset_before_onset``), one recording under two subjects (``video_twice``) or with two rates (``fps_differs``),
-a subject written in two cases (``subject_case``), a video file instead of a frame folder (``video_file``), no rate
-(``no_fps``), and long_video's frame and interval checks (``video_missing``, ``frame_gaps``, ``beyond_video``,
-``outside_video``, ``apex_outside``, ``duplicate_row``, ``not_annotated``).
+a subject written two ways, in case, width or white space (``subject_case``), a video file instead of a frame
+folder (``video_file``), no rate (``no_fps``), and long_video's frame and interval checks (``video_missing``,
+``frame_gaps``, ``beyond_video``, ``outside_video``, ``apex_outside``, ``duplicate_row``, ``not_annotated``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
 from ..spotting.intervals import TYPES, Interval, parse_type
 from ..unicode_names import nfc, on_disk
 from .annotations import cell, label_text, read_table, subject_text
-from .case_keys import fold_words
+from .case_keys import fold_id
 from .decimal_comma import value_said
 from .frame_copies import folder_copies
 from .long_video import (
@@ -177,12 +177,14 @@ def _interval(row: list, col: dict, row_no: int, where: str, sid: str, issues: l
     bad: list[str] = []
     onset, offset = _frame(raw["onset"], "onset", bad), _frame(raw["offset"], "offset", bad)
     apex = _frame(raw["apex"], "apex", bad) if _text(raw["apex"]) else None
+    # each unreadable cell with its own hint: a type cell's is not a frame number's
+    hints = ["frame numbers are whole numbers, as the frame files are numbered"] if bad else []
     type_ = parse_type(raw["type"])
     if type_ is None:
-        bad.append(f"type {raw['type']!r} (micro or macro)")
+        bad.append(f"type {raw['type']!r}")
+        hints.append("a type is micro or macro, or me, mae, micro-expression, macro-expression")
     if bad:
-        issues.append(refused_row(sid, "bad_value", f"{where}: {', '.join(bad)} unreadable (frame numbers are whole "
-                                  "numbers, as the frame files are numbered)"))
+        issues.append(refused_row(sid, "bad_value", f"{where}: {', '.join(bad)} unreadable ({'; '.join(hints)})"))
         return False
     if offset < onset:
         issues.append(refused_row(sid, "offset_before_onset", f"{where}: offset {offset} is before onset {onset}"))
@@ -235,7 +237,7 @@ def load_table_long(
                                       f"{first_row}: one recording belongs to one subject; fix the subject or video "
                                       "cell"))
             continue
-        known, known_row = spellings.setdefault(fold_words(subject), (subject, row_no))
+        known, known_row = spellings.setdefault(fold_id(subject), (subject, row_no))
         if known != subject:
             issues.append(Issue(sid, "subject_case", f"{where}: subject {subject!r} is also written {known!r} (row "
                                 f"{known_row}): one person would be on both sides of a leave-one-subject-out split; "

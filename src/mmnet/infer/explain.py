@@ -266,7 +266,11 @@ def explanation_png(explanation: Explanation, *, dpi: int = 100, alpha: float = 
     draw_explanation(fig, e, alpha=alpha, shared_scale=shared_scale, cmap=cmap, missing_caption=NOT_RECORDED)
     buf = io.BytesIO()
     record = figure_record(e, alpha=alpha, cmap=cmap, shared_scale=shared_scale)
-    fig.savefig(buf, format="png", metadata=png_text(record))
+    from ..report.figure_fonts import fitted_fonts
+
+    # a clip or class named in Chinese or Japanese: a font that has its characters, else one note (not one a glyph)
+    with fitted_fonts(fig, "the explanation figure", "draw it again"):
+        fig.savefig(buf, format="png", metadata=png_text(record))
     return buf.getvalue()
 
 

@@ -2,15 +2,21 @@
 
 DejaVu Sans has no Chinese, Japanese or Korean characters: a subject named 张三 was drawn as empty boxes. matplotlib
 (3.6 and later) draws each character in the first font of ``font.family`` that has it, so an installed CJK font is
-listed after DejaVu Sans; where none has them, the report says so (its tables carry the names in full).
+listed after DejaVu Sans; where none has them, the report says so (its tables carry the names in full). The
+other figures (``mmnet explain``'s, ``mmnet spot``'s timeline, those ``mmnet serve`` draws) take the same fonts
+(``fitted_fonts``) and log the same note once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
-__all__ = ["BASE_FAMILY", "FALLBACK_FAMILIES", "figure_fonts", "figure_texts", "missing_glyphs_note"]
+__all__ = ["BASE_FAMILY", "FALLBACK_FAMILIES", "GLYPH_WARNING", "figure_fonts", "figure_texts", "fitted_fonts",
+           "missing_glyphs_note"]
 
 BASE_FAMILY = "DejaVu Sans"
 # fonts with CJK glyphs, in the order tried: Linux packages first (fonts-noto-cjk, fonts-wqy-*, fonts-droid-fallback),
@@ -20,6 +26,11 @@ FALLBACK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC",
                      "Droid Sans Fallback", "Noto Sans SC", "Noto Sans JP", "Noto Sans KR", "PingFang SC",
                      "Hiragino Sans", "Apple SD Gothic Neo", "Microsoft YaHei", "SimHei", "Yu Gothic", "Meiryo",
                      "MS Gothic", "Malgun Gothic", "Arial Unicode MS")
+#: matplotlib's warning for each character no font of a text has: the note says it once instead
+GLYPH_WARNING = r"Glyph \d+ .*missing from font"
+
+log = logging.getLogger("mmnet.figures")
+_noted: set[str] = set()  # the figures whose note was logged: once a process (a server draws many)
 
 
 def _installed() -> dict[str, str]:
@@ -64,13 +75,39 @@ def figure_fonts(texts: Iterable[str]) -> tuple[list[str], list[str]]:
     return family, [t for t in texts if any(ord(c) in left for c in t)]
 
 
-def missing_glyphs_note(undrawable: list[str]) -> str | None:
-    """The report's note on names the installed fonts cannot draw, or None when every name can be."""
+def missing_glyphs_note(undrawable: list[str], *, figures: str = "the figures",
+                        kept: str = "The tables above carry the names in full. ",
+                        again: str = "run `mmnet report` again") -> str | None:
+    """The note on names the installed fonts cannot draw, or None when every name can be: the report's by default;
+    ``figures`` names the figures, ``kept`` says where the names are written in full and ``again`` what to run."""
     if not undrawable:
         return None
     shown = ", ".join(undrawable[:5]) + (", ..." if len(undrawable) > 5 else "")
-    return (f"The figures draw some characters of {len(undrawable)} name(s) ({shown}) as empty boxes: no installed "
-            "font has their glyphs. The tables above carry the names in full. To draw them, install a font with "
+    return (f"In {figures}, some characters of {len(undrawable)} name(s) ({shown}) are drawn as empty boxes: no "
+            f"installed font has their glyphs. {kept}To draw them, install a font with "
             "these characters (e.g. `sudo apt install fonts-noto-cjk`, or Noto Sans CJK from "
             "https://fonts.google.com/noto), remove matplotlib's font cache (~/.cache/matplotlib by default, where "
-            "it has not seen the new font yet) and run `mmnet report` again.")
+            f"it has not seen the new font yet) and {again}.")
+
+
+@contextmanager
+def fitted_fonts(fig, figures: str, again: str) -> Iterator[None]:
+    """Draws the texts of the matplotlib Figure ``fig`` in the fonts that have their characters (``figure_fonts``)
+    while it is saved in the block. Where no installed font has some, matplotlib's warning per character is left
+    out, and ``missing_glyphs_note`` (``figures``, ``again``: its words) is logged on ``mmnet.figures`` once a
+    process: on stderr for a command, in the log of ``mmnet serve``."""
+    from matplotlib.text import Text
+
+    texts = [t for t in fig.findobj(Text) if t.get_text()]
+    # the words, not whole captions: the note names what is boxed, a file or class name
+    family, undrawable = figure_fonts(dict.fromkeys(w for t in texts for w in t.get_text().split()))
+    if len(family) > 1:  # only where needed: figures of Latin names stay as they were
+        for text in texts:
+            text.set_fontfamily(family)
+    with warnings.catch_warnings():
+        if undrawable:
+            warnings.filterwarnings("ignore", GLYPH_WARNING, UserWarning)
+        yield
+    if undrawable and figures not in _noted:
+        _noted.add(figures)
+        log.warning(missing_glyphs_note(undrawable, figures=figures, kept="", again=again))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..data.common import natural_key
-from .figure_fonts import figure_fonts, figure_texts
+from .figure_fonts import GLYPH_WARNING, figure_fonts, figure_texts
 from .rounding import half_up
 from .selection import PAPER_F1_EPOCHS, PAPER_KEY, optimistic_label
 
@@ -58,7 +58,7 @@ def render_figures(report: dict, formats: Sequence[str] = ("png", "pdf")) -> dic
     with matplotlib.rc_context({**_RC, "font.family": family} if len(family) > 1 else _RC), \
             warnings.catch_warnings():
         if undrawable:  # the report's note says it once (figure_fonts.missing_glyphs_note), not once a glyph
-            warnings.filterwarnings("ignore", r"Glyph \d+ .*missing from font", UserWarning)
+            warnings.filterwarnings("ignore", GLYPH_WARNING, UserWarning)
         for name in figure_names(report):
             fig = _BUILDERS[name](report)
             for fmt in formats:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 
+from .figure_fonts import fitted_fonts
+
 __all__ = ["scored_timeline_png", "OUTCOME_COLOURS"]
 
 OUTCOME_COLOURS = {"TP": "#2ca02c", "FP": "#d62728", "FN": "#ff7f0e"}
@@ -45,5 +47,6 @@ def scored_timeline_png(video: str, first: int, last: int, fps: float, pairs) ->
                        for k, c in OUTCOME_COLOURS.items()], loc="upper right", fontsize=7, ncols=3)
     ax.set_title(f"{video}: {span} frames at {fps:g} fps", fontsize=9)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    with fitted_fonts(fig, "the spotting timelines", "run `mmnet report` again"):  # a video or class in CJK
+        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     return buf.getvalue()

@@ -78,6 +78,7 @@ def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: b
     config = uvicorn.Config(guarded, host=host, port=port, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=shutdown_timeout_s)
     _log_to(logging.getLogger("mmnet.serve"), "stderr", logging.INFO)
+    _log_to(logging.getLogger("mmnet.figures"), "stderr", logging.INFO)  # a figure's note on missing glyphs, once
     access = logging.getLogger("mmnet.serve.access")
     access.propagate = False  # its own stream: not again on mmnet.serve's
     _log_to(access, "stdout", logging.INFO if access_log else logging.WARNING)

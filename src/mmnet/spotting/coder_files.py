@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..choices import TIER_IGNORE
 from ..errors import AnnotationError
+from ..typed_separators import ascii_separators
 from .coder_boris import boris_fps, is_boris, read_boris
 from .coder_elan import is_elan_text, read_eaf, read_elan_text
 from .coder_records import Annotation, video_stem
@@ -83,9 +84,10 @@ class CoderRead:
 
 
 def parse_tier_types(text: str) -> dict[str, str]:
-    """--tier-type ME=micro,MaE=macro,AU=ignore -> {'me': 'micro', 'mae': 'macro', 'au': 'ignore'}."""
+    """--tier-type ME=micro,MaE=macro,AU=ignore -> {'me': 'micro', 'mae': 'macro', 'au': 'ignore'}; the full-width
+    '，' and '＝' of a Chinese or Japanese input method separate as ',' and '=' do."""
     out = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in filter(None, (p.strip() for p in ascii_separators(text).split(","))):
         name, sep, kind = part.rpartition("=")
         kind = kind.strip()
         mapped = IGNORE if kind.lower() == IGNORE else parse_type(kind)

@@ -21,8 +21,12 @@ def timeline_png(result, *, width: float = 14.0) -> bytes:
     """The timeline PNG of a ``SpotResult`` as bytes (for `mmnet spot --out` and the HTTP API)."""
     import io
 
-    buffer = io.BytesIO()
-    _figure(result, width).savefig(buffer, format="png", dpi=110)
+    from ..report.figure_fonts import fitted_fonts
+
+    buffer, fig = io.BytesIO(), _figure(result, width)
+    # a recording named in Chinese or Japanese: a font that has its characters, else one note (not one a glyph)
+    with fitted_fonts(fig, "the timeline figure", "spot again"):
+        fig.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
 
 

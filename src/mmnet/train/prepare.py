@@ -189,7 +189,8 @@ def prepare_run(cfg: ExperimentConfig, out_dir: str | Path, *, progress: bool = 
 
     version1 = Version1Run(out, [s for s, _ in kept], windows, d.image_size)  # asked when needed
     cfg = resolve_config(cfg)
-    text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)  # as set: inert keys too (warned of)
+    # as set (inert keys too, warned of); a CJK path or label as written, not as \u escapes
+    text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
     for line in inert_set(config_to_dict(cfg)):
         log.warning("%s%s", f"setting {setting!r}: " if setting else "", line)
     config_path = out / rf.CONFIG

@@ -1,0 +1,135 @@
+"""Text typed with a Chinese or Japanese input method: full-width separators, ideographic spaces, full-width digits."""
+
+import re
+import shutil
+
+import pytest
+
+from mmnet.data import load_dataset, resolve_scheme
+from mmnet.data.label_maps import is_label_map, label_map_scheme
+from mmnet.errors import ConfigError
+from mmnet.spotting.coder_files import parse_tier_types
+from tests.table_helpers import read_csv, table_from_synth, write_csv
+
+GROUPS = "happiness=positive，disgust＝negative, repression=negative，surprise=surprise，others=-"
+
+
+@pytest.fixture(scope="module")
+def table_root(tmp_path_factory):
+    from mmnet import synth
+
+    data = synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=3, clips_per_subject=4, seed=0)
+    return table_from_synth(data, tmp_path_factory.mktemp("table") / "mylab")
+
+
+@pytest.fixture
+def copy(table_root, tmp_path):
+    root = tmp_path / "lab"
+    shutil.copytree(table_root, root)
+    return root
+
+
+def test_full_width_comma_and_equals_separate_a_label_map():
+    assert is_label_map("高兴＝积极，厌恶＝消极")
+    fields = label_map_scheme("高兴＝积极，厌恶=消极, 惊讶﹦惊讶")
+    assert fields["classes"] == ("积极", "消极", "惊讶")
+    assert fields["mapping"] == {"高兴": "积极", "厌恶": "消极", "惊讶": "惊讶"}
+    assert resolve_scheme(GROUPS, None, "table").classes == ("positive", "negative", "surprise")
+
+
+def test_a_class_name_with_an_equals_sign_is_refused_by_name():
+    with pytest.raises(ConfigError, match=r"class '积极 厌恶=消极' \(of label '高兴'\) contains '='"):
+        label_map_scheme("高兴=积极 厌恶=消极, 惊讶=惊讶")
+
+
+def test_check_data_reads_a_map_of_mixed_commas(copy, capsys):
+    from mmnet.cli import main
+
+    assert main(["check-data", "table", "--root", str(copy), "--scheme", GROUPS, "--on-bad-sample", "skip"]) == 0
+    out = capsys.readouterr().out
+    assert "7 of 12 annotated samples used" in out and "unknown" not in out
+    assert re.findall(r"^ +[0-9] +(\S+) +[0-9]+$", out, re.M) == ["positive", "negative", "surprise"]
+
+
+def test_full_width_separators_in_tier_types():
+    assert parse_tier_types("微表情＝micro，宏表情=macro") == {"微表情": "micro", "宏表情": "macro"}
+
+
+def test_agree_frames_per_video_with_full_width_separators():
+    from mmnet.commands.agree import _frames
+
+    assert _frames("视频一＝9000，视频二=7200") == {"视频一": 9000, "视频二": 7200}
+
+
+@pytest.mark.parametrize("spelling", ["被试 02", "被试\u300002", "被试０２"])
+def test_a_subject_written_with_a_space_inside_is_an_error_naming_both_rows(copy, spelling):
+    rows = read_csv(copy / "annotations.csv")
+    for r in rows:
+        r["subject"] = r["subject"].replace("P", "被试")
+    rows[5]["subject"] = spelling if rows[5]["subject"] == "被试02" else rows[5]["subject"]
+    assert rows[4]["subject"] == "被试02" and rows[5]["subject"] == spelling
+    write_csv(copy / "annotations.csv", rows)
+    (clash,) = [i for i in load_dataset("table", copy).issues if i.check == "subject_case"]
+    assert clash.severity == "error" and f"subject {spelling!r} is also written '被试02'" in clash.message
+    assert "row 7" in clash.message and "row 6" in clash.message
+
+
+def _columns_before(line: str, text: str) -> int:
+    from mmnet.display_width import display_width
+
+    return display_width(line[:line.rindex(text)])
+
+
+def test_check_datas_class_summary_is_aligned_as_a_terminal_shows_it(copy, capsys):
+    from mmnet.cli import main
+
+    scheme = "happiness=积极情绪, disgust=消极, repression=消极, surprise=surprise, others=-"
+    assert main(["check-data", "table", "--root", str(copy), "--scheme", scheme]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if re.match(r"^ +[0-9] +\S+ +[0-9]+$", line)]
+    assert len(lines) == 3 and len({_columns_before(line, line.split()[-1]) for line in lines}) == 1
+
+
+def test_score_spots_per_video_is_aligned_as_a_terminal_shows_it(tmp_path, capsys):
+    from mmnet.cli import main
+
+    truth = tmp_path / "truth.csv"
+    truth.write_text("vid,onset,offset,type\n被试一号视频,10,20,me\nv2,,,\n", encoding="utf-8")
+    spots = tmp_path / "spots.csv"
+    spots.write_text("vid,onset,offset,type,score\n被试一号视频,10,20,me,1\nv2,5,9,me,1\n", encoding="utf-8")
+    assert main(["score-spots", str(truth), str(spots), "--per-video"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    table = table[table.index("") + 1:]
+    ends = {_columns_before(line, line.split()[-1]) + len(line.split()[-1]) for line in table if line.strip()}
+    assert len(table) >= 3 and len(ends) == 1  # each row's last column ends where the header's does
+
+
+def test_config_yaml_and_print_config_write_cjk_as_written_and_read_it_back(table_root, tmp_path, capsys):
+    import yaml
+
+    from mmnet.cli import main
+    from mmnet.config import load_config
+    from mmnet.train.prepare import prepare_run
+
+    root = tmp_path / "数据" / "实验一"
+    shutil.copytree(table_root, root)
+    scheme = "happiness=积极, disgust=消极, repression=消极, surprise=惊讶, others=-"
+    assert main(["train", "--dataset", "table", "--root", str(root), "--scheme", scheme, "--print-config"]) == 0
+    printed = capsys.readouterr().out
+    assert "\\u" not in printed and "数据/实验一" in printed and "surprise=惊讶" in printed
+    assert yaml.safe_load(printed)["data"]["classes"] == ["积极", "消极", "惊讶"]
+    cfg = load_config(None, ["data.dataset=table", f"data.root={root}", f"data.scheme={scheme}",
+                             f"data.cache_dir={tmp_path / '缓存'}"])
+    run = tmp_path / "运行"
+    prepare_run(cfg, run, progress=False, measure=False)
+    written = (run / "config.yaml").read_bytes()
+    assert "数据/实验一".encode() in written and "积极".encode() in written and b"\\u" not in written
+    saved = yaml.safe_load(written.decode("utf-8"))
+    assert saved["data"]["root"] == str(root) and saved["data"]["scheme"] == scheme
+    assert main(["train", "--config", str(run / "config.yaml"), "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out) == saved
+
+
+def test_a_config_value_in_messages_is_written_as_typed():
+    from mmnet.config_effect import as_written
+
+    assert as_written("数据/实验一") == "数据/实验一" and as_written(["积极", 1]) == "[积极, 1]"
