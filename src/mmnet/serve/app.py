@@ -47,7 +47,8 @@ from .docs import add_docs
 from .form_check import check_form
 from .freed_memory import release_freed_memory
 from .host_check import HostCheck
-from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, JobStore, Pool
+from .job_store import JobStore
+from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, Pool
 from .limits import BodyLimit
 from .messages import ZIP_WITHOUT_RATE, invalid_request
 from .model_info import model_title, provenance, with_model_note

@@ -1,0 +1,87 @@
+"""A job's place in its pool is freed as soon as nobody will want its result: a waiting job deleted, a clip whose
+client left, the server stopping. A full pool answers 503 before an upload's body is read. Each job's end is logged
+once."""
+
+import logging
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+pytest.importorskip("uvicorn")
+pytest.importorskip("av")
+
+from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from mmnet.serve.request_context import short_id  # noqa: E402
+from tests.serve_helpers import local_client, mp4_bytes, synth_frames, uploads_left  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def clip_mp4():
+    return mp4_bytes(synth_frames(n=8, apex=4))
+
+
+def endless(started: threading.Event, stopped: list):
+    """Work that reports progress every 10 ms for up to 30 s; ``stopped`` gets what ended it."""
+
+    def work(job, *args, progress=None, **kwargs):
+        started.set()
+        try:
+            for k in range(3000):
+                if progress is not None:  # a recording's spotter
+                    progress(k, 3000)
+                else:  # a clip's analysis
+                    job.update(progress=k / 3000)
+                time.sleep(0.01)
+        except BaseException as exc:
+            stopped.append(type(exc).__name__)
+            raise
+        stopped.append("ran to its end")
+        return {"fps": 30.0, "frames": 1, "intervals": []}
+
+    return work
+
+
+def until(condition, limit_s: float = 10.0) -> bool:
+    t0 = time.monotonic()
+    while not condition():
+        if time.monotonic() - t0 > limit_s:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def job_lines(caplog, job_id: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if f" job {short_id(job_id)} " in r.getMessage()]
+
+
+def test_deleting_a_waiting_recording_frees_its_place_and_upload_and_ends_it_at_once(predictor, clip_mp4, caplog):
+    caplog.set_level(logging.INFO, logger="mmnet.serve")
+    started, stopped = threading.Event(), []
+    spotter = lambda path, **kwargs: endless(started, stopped)(None, **kwargs)  # noqa: E731
+    app = create_app(predictor, settings=ServeSettings(workers=1, queue=1), spotter=spotter)
+    with local_client(app, raise_server_exceptions=False) as c:
+        running = c.post("/api/recordings", files={"file": ("long.mp4", clip_mp4)}).json()["id"]
+        assert started.wait(20)
+        waiting = c.post("/api/recordings", files={"file": ("next.mp4", clip_mp4)}).json()["id"]
+        job = app.state.store.get(waiting)
+        assert job.stage.startswith("Waiting") and len(uploads_left(app.state.root)) == 2
+        assert c.post("/api/recordings", files={"file": ("third.mp4", clip_mp4)}).status_code == 503
+
+        assert c.delete(f"/api/jobs/{waiting}").status_code == 204
+        # at once, while the job ahead still runs: its place, its upload, and its event stream's last event
+        assert c.get("/api/health").json()["load"]["recording"]["active"] == 1
+        assert len(uploads_left(app.state.root)) == 1 and not job.folder.exists()
+        assert job.ended and job.status == "failed" and job.error_code == "job_deleted"
+        third = c.post("/api/recordings", files={"file": ("third.mp4", clip_mp4)})
+        assert third.status_code == 202, third.text
+
+        for job_id in (third.json()["id"], running):  # the waiting one first: it never starts
+            assert c.delete(f"/api/jobs/{job_id}").status_code == 204
+        assert until(lambda: c.get("/api/health").json()["load"]["recording"]["active"] == 0)
+        app.state.pools["recording"]._executor.shutdown(wait=True)  # the worker has taken the deleted job too
+    assert stopped == ["JobCancelled"]  # the deleted waiting jobs never started
+    assert len(job_lines(caplog, waiting)) == 1, job_lines(caplog, waiting)  # its end said once, not again later
+
