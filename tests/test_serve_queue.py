@@ -3,6 +3,7 @@ client left, the server stopping. A full pool answers 503 before an upload's bod
 once."""
 
 import logging
+import socket
 import threading
 import time
 
@@ -13,9 +14,10 @@ pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 pytest.importorskip("av")
 
+import mmnet.serve.app as serve_app  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
 from mmnet.serve.request_context import short_id  # noqa: E402
-from tests.serve_helpers import local_client, mp4_bytes, synth_frames, uploads_left  # noqa: E402
+from tests.serve_helpers import LiveServer, local_client, mp4_bytes, synth_frames, uploads_left  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -84,4 +86,36 @@ def test_deleting_a_waiting_recording_frees_its_place_and_upload_and_ends_it_at_
         app.state.pools["recording"]._executor.shutdown(wait=True)  # the worker has taken the deleted job too
     assert stopped == ["JobCancelled"]  # the deleted waiting jobs never started
     assert len(job_lines(caplog, waiting)) == 1, job_lines(caplog, waiting)  # its end said once, not again later
+
+
+def _post(port: int, data: bytes) -> socket.socket:
+    """A whole upload to /api/predict on a raw connection, left open for its answer."""
+    head = (b'--XB\r\nContent-Disposition: form-data; name="file"; filename="c.mp4"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n")
+    body = head + data + b"\r\n--XB--\r\n"
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=XB\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    return s
+
+
+def test_a_clip_whose_client_leaves_is_cancelled_and_frees_its_place(predictor, clip_mp4, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="mmnet.serve")
+    started, stopped = threading.Event(), []
+    monkeypatch.setattr(serve_app, "analyse_clip", endless(started, stopped))
+    app = create_app(predictor, settings=ServeSettings(workers=1, queue=1))
+    pool = app.state.pools["clip"]
+    with LiveServer(app) as server:
+        running = _post(server.port, clip_mp4)
+        assert started.wait(20)
+        waiting = _post(server.port, clip_mp4)
+        assert until(lambda: pool.active == 2)
+        waiting.close()  # as `curl -m 1`: the client gives up
+        assert until(lambda: pool.active == 1, 5), pool.active  # at once, not after the job ahead
+        running.close()
+        assert until(lambda: pool.active == 0, 5), pool.active  # not after its 30 s of analysis
+        assert until(lambda: stopped == ["JobCancelled"], 5), stopped  # the waiting one never started
+        assert sum(app.state.store.counts().values()) == 0  # no result kept under an id nobody got
+    said = [r.getMessage() for r in caplog.records if "its client left" in r.getMessage()]
+    assert len(said) == 2 and all("clip job" in line and "cancelled" in line for line in said), said
 

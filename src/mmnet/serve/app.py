@@ -52,6 +52,7 @@ from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPIN
 from .limits import BodyLimit
 from .messages import ZIP_WITHOUT_RATE, invalid_request
 from .model_info import model_title, provenance, with_model_note
+from .queue_watch import until_answered
 from .request_log import RequestLog
 from .settings import API_VERSION, ServeSettings, server_limits
 from .spotting import SharedAligners, flow_spotter, require_spotting, spotting_available
@@ -262,7 +263,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 analyse_clip(j, predictor, upload.path, onset=onset, apex=apex, aligner=aligner,
                              caption=info["caption"], record=figure_record, check_deletion=settings.deletion_check),
                 upload, "clip"), info.get("note")))
-        await asyncio.wrap_future(future)
+        if not await until_answered(future, job, request, lambda j: store.remove(j.id)):
+            return Response(status_code=499)  # nobody reads it: nginx's "client closed request" in the log
         if job.status != "done":
             store.remove(job.id)
             return error_response(job.error or "The clip could not be analysed.", job.error_status, job.error_code,

@@ -108,6 +108,7 @@ class Job:
     stop_reason: str | None = None  # why it was stopped when the server stopped (not deleted)
     media: str | None = None
     request_id: str | None = field(default_factory=current_request_id)  # the request that started it, for the log
+    cancel_note: str | None = None  # why it was cancelled, for its log line ("its client left")
     claimed: bool = False  # a worker started it, or it was dropped before one did: whoever came first ends it
     release: Callable[[], None] | None = field(default=None, repr=False)  # frees its pool place, once submitted
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -333,6 +334,8 @@ def _log_end(job: Job, status: int, code: str | None) -> None:
     ran = job.finished - (job.started or job.finished)
     waited = (job.started or job.finished) - job.created
     outcome = "done" if code is None else f"failed {status} {code}"
+    if job.cancel_note and code == "job_deleted":
+        outcome = f"cancelled ({job.cancel_note})"
     log.log(logging.WARNING if status >= 500 and code != "server_stopping" else logging.INFO,
             "%s%s job %s %s in %s%s", of_request(job.request_id), job.kind, short_id(job.id), outcome,
             format_seconds(ran), f" ({format_seconds(waited)} after it arrived)" if waited >= 1 else "")
