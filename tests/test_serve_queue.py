@@ -119,3 +119,16 @@ def test_a_clip_whose_client_leaves_is_cancelled_and_frees_its_place(predictor, 
     said = [r.getMessage() for r in caplog.records if "its client left" in r.getMessage()]
     assert len(said) == 2 and all("clip job" in line and "cancelled" in line for line in said), said
 
+
+def test_a_full_queue_answers_503_before_the_upload_is_read(predictor):
+    app = create_app(predictor, settings=ServeSettings(workers=1, queue=0))
+    not_a_form = {"content": b"--x\r\nnot a form at all",
+                  "headers": {"Content-Type": "multipart/form-data; boundary=x"}}
+    with local_client(app, raise_server_exceptions=False) as c:
+        assert c.post("/api/predict", **not_a_form).status_code in (400, 422)  # a free place: the body is read
+        with app.state.pools["clip"].slot():
+            r = c.post("/api/predict", **not_a_form)  # no place: answered before the body's form is parsed
+            assert r.status_code == 503 and r.json()["code"] == "busy", r.text
+            assert r.headers["Retry-After"] == "60" and r.json()["request_id"] == r.headers["X-Request-ID"]
+            assert c.post("/api/recordings", **not_a_form).status_code in (400, 422)  # its own pool has room
+

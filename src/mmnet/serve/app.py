@@ -52,7 +52,7 @@ from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPIN
 from .limits import BodyLimit
 from .messages import ZIP_WITHOUT_RATE, invalid_request
 from .model_info import model_title, provenance, with_model_note
-from .queue_watch import until_answered
+from .queue_watch import BusyFirst, until_answered
 from .request_log import RequestLog
 from .settings import API_VERSION, ServeSettings, server_limits
 from .spotting import SharedAligners, flow_spotter, require_spotting, spotting_available
@@ -158,6 +158,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     app.state.stale_removed = stale_removed
     api.install_openapi(app, login=settings.token is not None)  # every error documented as ErrorBody
     add_docs(app)  # /docs and /redoc from files on this computer, not FastAPI's CDN
+    app.add_middleware(BusyFirst, pools=pools)  # a full queue answers before the upload is received
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
                        message=lambda path: too_large(settings.max_upload_mb,
                                                       "clip" if path.startswith("/api/predict") else "recording"))

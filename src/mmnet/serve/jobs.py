@@ -225,10 +225,18 @@ class Pool:
         """Take a place (``with pool.slot() as slot: ... slot.submit(job, fn)``); Busy when none is free."""
         with self._lock:
             if self.active >= self.capacity:
-                raise Busy(f"The server is busy ({self.capacity} {self.name} job(s) running or waiting). "
-                           "Try again in a minute.")
+                raise self._busy()
             self.active += 1
         return _Slot(self)
+
+    def check(self) -> None:
+        """Busy when no place is free now (a look, not a place taken: ``slot`` takes one)."""
+        if self.active >= self.capacity:
+            raise self._busy()
+
+    def _busy(self) -> Busy:
+        return Busy(f"The server is busy ({self.capacity} {self.name} job(s) running or waiting). Try again in a "
+                    "minute.")
 
     def _release(self) -> None:
         with self._lock:
