@@ -43,6 +43,7 @@ from .analysis import analyse_clip, analyse_recording, prediction_csv, recording
 from .answers import ApiError, InternalErrors, error_response, install_error_handlers
 from .codes import code_of
 from .cors import Cors
+from .cut_off import AnswerWhenCutOff
 from .docs import add_docs
 from .form_check import check_form
 from .freed_memory import release_freed_memory
@@ -111,7 +112,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                      max_bytes=int(settings.max_kept_mb * 2**20))
     pools = {"clip": Pool("clip", settings.workers, settings.queue, on_end=store.sweep),
              "recording": Pool("recording", settings.workers, settings.queue, on_end=store.sweep)}
-    stop = threading.Event()
+    stop, stopping = threading.Event(), threading.Event()
     info = {"title": model_title(list(predictor.class_names)), "classes": list(predictor.class_names),
             "image_size": predictor.preprocessing.image_size, "caption": UNRECORDED_CAPTION, **(model_info or {})}
 
@@ -130,7 +131,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     def stop_jobs() -> None:
         """End every waiting and running job (failed, saying the server stops), so that event streams end and
         workers stop now rather than at the jobs' time limit: results live in memory and would be lost anyway.
-        Called as the server begins to stop (``serve.server``), before it waits for open connections."""
+        Called as the server begins to stop (``serve.server``), before it waits for open connections; from then on
+        a request uvicorn cancels (past --shutdown-timeout) is answered 503 (``cut_off``)."""
+        stopping.set()
         if stopped := store.stop_all(SERVER_STOPPING):
             log.warning("stopping: %d analysis job(s) stopped, their results lost", stopped)
 
@@ -169,6 +172,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     # Before everything but CORS: a request naming another site (DNS rebinding) gets 400. A page of another site
     # gets no CORS header on it (only listed origins do), so it reads nothing; a listed origin's page reads why.
     app.add_middleware(HostCheck, allowed_hosts=settings.trusted_hosts)
+    app.add_middleware(AnswerWhenCutOff, stopping=stopping)  # inside the request log and CORS, as other answers
     app.add_middleware(InternalErrors)  # a bug's 500 as JSON, inside CORS (Starlette's own is outside it)
     # Outermost but for RequestLog: a preflight brings no token, and every refusal (Host, token, Origin, a bug's
     # 500) carries the CORS headers for a listed origin, whose page would otherwise see a network error instead of
