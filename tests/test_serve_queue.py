@@ -16,6 +16,8 @@ pytest.importorskip("av")
 
 import mmnet.serve.app as serve_app  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
+from mmnet.serve.job_store import JobStore  # noqa: E402
+from mmnet.serve.jobs import Job, Pool  # noqa: E402
 from mmnet.serve.request_context import short_id  # noqa: E402
 from tests.serve_helpers import LiveServer, local_client, mp4_bytes, synth_frames, uploads_left  # noqa: E402
 
@@ -132,3 +134,25 @@ def test_a_full_queue_answers_503_before_the_upload_is_read(predictor):
             assert r.headers["Retry-After"] == "60" and r.json()["request_id"] == r.headers["X-Request-ID"]
             assert c.post("/api/recordings", **not_a_form).status_code in (400, 422)  # its own pool has room
 
+
+def test_stopping_logs_each_job_once_and_counts_only_the_jobs_it_stopped(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="mmnet.serve")
+    store, pool = JobStore(tmp_path), Pool("clip", 1, 1)
+    started, finish = threading.Event(), threading.Event()
+
+    def work(job):  # a clip between two frames when the server stops: it finishes, and its client gets it
+        started.set()
+        finish.wait(10)
+        return {}
+
+    jobs = [store.add(Job("clip", f"c{k}.mp4", None)) for k in range(2)]
+    for job in jobs:
+        with pool.slot() as slot:
+            slot.submit(job, work)
+        assert started.wait(10)
+    assert store.stop_all("stopping") == (1, 1)  # the waiting one stopped; the running one only told to
+    assert pool.active == 1  # the waiting job's place is free at once
+    finish.set()
+    pool._executor.shutdown(wait=True)
+    assert jobs[0].status == "done" and jobs[1].status == "failed" and pool.active == 0
+    assert [len(job_lines(caplog, job.id)) for job in jobs] == [1, 1]

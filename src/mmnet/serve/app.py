@@ -134,8 +134,10 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         Called as the server begins to stop (``serve.server``), before it waits for open connections; from then on
         a request uvicorn cancels (past --shutdown-timeout) is answered 503 (``cut_off``)."""
         stopping.set()
-        if stopped := store.stop_all(SERVER_STOPPING):
-            log.warning("stopping: %d analysis job(s) stopped, their results lost", stopped)
+        waiting, running = store.stop_all(SERVER_STOPPING)
+        if waiting or running:  # a running one may still end first: its own line says how it ended
+            log.warning("stopping: %d waiting analysis job(s) stopped, %d running told to stop at their next frame "
+                        "(results are kept in memory only)", waiting, running)
 
     @asynccontextmanager
     async def lifespan(_app):

@@ -48,14 +48,14 @@ class JobStore:
         self.sweep()
         return job
 
-    def stop_all(self, reason: str) -> int:
-        """End every job still waiting or running, and any added from now on (``Job.stop``); how many ended."""
+    def stop_all(self, reason: str) -> tuple[int, int]:
+        """End every job still waiting or running, and any added from now on (``Job.stop``); how many were
+        stopped before they started, and how many running were told to stop (such a job may still end first)."""
         with self._lock:
             self.stopping = reason
             running = [job for job in self._jobs.values() if not job.ended]
-        for job in running:
-            job.stop(reason)
-        return len(running)
+        waiting = sum(job.stop(reason) for job in running)
+        return waiting, len(running) - waiting
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

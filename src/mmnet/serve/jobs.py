@@ -171,17 +171,18 @@ class Job:
             release()
         return True
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: str) -> bool:
         """End the job now, because the server stops: it reads as failed with ``reason`` (503) at once, and its
-        work, if it runs, stops at its next progress report."""
+        work, if it runs, stops at its next progress report (or ends first: its own line says which). True when it
+        had not started (it is stopped for sure)."""
         self.stop_reason, self.cancelled = reason, True
+        if self.drop(reason, 503, "server_stopping", "Stopped"):
+            return True
         if not self.ended:
             self.error, self.error_status, self.error_code, self.stage = reason, 503, "server_stopping", "Stopped"
             self.status = "failed"
             self.version += 1
-            if self.started is None:  # no worker will run it (the pool drops what waits): its line is said here
-                self.finished = time.monotonic()
-                _log_end(self, 503, "server_stopping")
+        return False
 
     @property
     def ended(self) -> bool:
