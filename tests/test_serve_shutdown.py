@@ -8,6 +8,7 @@ import signal
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -122,6 +123,22 @@ def test_access_log_prints_a_line_per_request(predictor, capfd):
         assert httpx.get(f"{served.url}/api/health").status_code == 200
     out, err = capfd.readouterr()
     assert "/api/health" not in out + err
+
+
+def test_the_logged_client_address_is_taken_from_x_forwarded_for_only_as_the_docs_say(predictor, capfd,
+                                                                                    monkeypatch):
+    # uvicorn trusts X-Forwarded-For from this computer (a local proxy): docs/serve.md says so, and how to stop it
+    docs = " ".join((Path(__file__).parents[1] / "docs" / "serve.md").read_text(encoding="utf-8").split())
+    assert "X-Forwarded-For" in docs and "`FORWARDED_ALLOW_IPS=`" in docs
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    with _Served(create_app(predictor), shutdown_timeout_s=1, access_log=True) as served:
+        assert httpx.get(f"{served.url}/api/health", headers=forwarded).status_code == 200
+    assert '203.0.113.9:0 "GET /api/health' in capfd.readouterr().out
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")
+    with _Served(create_app(predictor), shutdown_timeout_s=1, access_log=True) as served:
+        assert httpx.get(f"{served.url}/api/health", headers=forwarded).status_code == 200
+    out = capfd.readouterr().out
+    assert "203.0.113.9" not in out and '127.0.0.1:' in out, out
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this system")
