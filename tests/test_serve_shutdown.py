@@ -8,6 +8,7 @@ import signal
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -94,12 +95,12 @@ def test_stopping_ends_event_streams_and_running_jobs(predictor):
     assert app.state.store.get(job["id"]).status == "failed"
 
 
-def test_an_open_request_is_cut_off_after_the_shutdown_timeout(predictor):
+def test_an_open_request_is_cut_off_after_the_shutdown_timeout(predictor, capfd):
     app = create_app(predictor)
     with _Served(app, shutdown_timeout_s=1) as served, socket.create_connection(("127.0.0.1", served.port)) as slow:
         # an upload that never finishes: the headers and the start of its body
         slow.sendall(b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n"
-                     b"Content-Type: multipart/form-data; boundary=x\r\n\r\n--x\r\n")
+                     b"X-Request-ID: slow-1\r\nContent-Type: multipart/form-data; boundary=x\r\n\r\n--x\r\n")
         time.sleep(0.5)
         t0 = time.monotonic()
         served.stop()
@@ -107,6 +108,10 @@ def test_an_open_request_is_cut_off_after_the_shutdown_timeout(predictor):
         assert not served.thread.is_alive() and time.monotonic() - t0 < 5
         answer = slow.recv(65536).decode()
     assert answer.startswith("HTTP/1.1 503") and CUT_OFF in answer, answer
+    # as every other answer: its request id in the header and the body, and its 5xx line in the log
+    assert "x-request-id: slow-1" in answer.lower(), answer
+    assert json.loads(answer.partition("\r\n\r\n")[2])["request_id"] == "slow-1", answer
+    assert "request slow-1: POST /api/predict answered 503 server_stopping: " in capfd.readouterr().err
 
 
 def test_access_log_prints_a_line_per_request(predictor, capfd):
@@ -118,6 +123,22 @@ def test_access_log_prints_a_line_per_request(predictor, capfd):
         assert httpx.get(f"{served.url}/api/health").status_code == 200
     out, err = capfd.readouterr()
     assert "/api/health" not in out + err
+
+
+def test_the_logged_client_address_is_taken_from_x_forwarded_for_only_as_the_docs_say(predictor, capfd,
+                                                                                    monkeypatch):
+    # uvicorn trusts X-Forwarded-For from this computer (a local proxy): docs/serve.md says so, and how to stop it
+    docs = " ".join((Path(__file__).parents[1] / "docs" / "serve.md").read_text(encoding="utf-8").split())
+    assert "X-Forwarded-For" in docs and "`FORWARDED_ALLOW_IPS=`" in docs
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    with _Served(create_app(predictor), shutdown_timeout_s=1, access_log=True) as served:
+        assert httpx.get(f"{served.url}/api/health", headers=forwarded).status_code == 200
+    assert '203.0.113.9:0 "GET /api/health' in capfd.readouterr().out
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")
+    with _Served(create_app(predictor), shutdown_timeout_s=1, access_log=True) as served:
+        assert httpx.get(f"{served.url}/api/health", headers=forwarded).status_code == 200
+    out = capfd.readouterr().out
+    assert "203.0.113.9" not in out and '127.0.0.1:' in out, out
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this system")

@@ -36,8 +36,6 @@ def client(predictor):
     ("paper.mp4", PDF, "looks like a PDF document"),  # renamed
     ("page.mov", b"<!DOCTYPE html>\n<html><body>saved page</body></html>\n", "looks like a web page (HTML)"),
     ("noise.avi", bytes(range(256)) * 8, "is in no video format this server reads"),
-    ("frames.zip", ZIP[: len(ZIP) // 2],  # a zip whose copy was cut short
-     "looks like a zip archive cut short or damaged (its index, at its end, cannot be read)"),
 ])
 def test_a_file_that_is_no_video_is_told_what_it_looks_like_and_what_to_upload(client, endpoint, kind, name, data,
                                                                                what):
@@ -47,6 +45,16 @@ def test_a_file_that_is_no_video_is_told_what_it_looks_like_and_what_to_upload(c
     assert error.startswith(f"The {kind} '{name}' is neither a video nor a zip of its frames: it {what}. "), error
     assert "Upload a video (MP4, MOV" in error and f"a zip of the {kind}'s frames" in error, error
     assert not any(words in error.lower() for words in DECODER_WORDS), error
+
+
+@pytest.mark.parametrize("endpoint", ["/api/predict", "/api/recordings"])
+def test_a_zip_cut_short_is_a_bad_request_as_other_unreadable_zips(client, endpoint):
+    # a zip is a type the server takes: cut short, it is answered as a zip whose entries cannot be read (400
+    # bad_request, as docs/serve.md's error table says), not as a file of another type (415)
+    r = client.post(endpoint, files={"file": ("frames.zip", ZIP[: len(ZIP) // 2])})
+    assert r.status_code == 400 and r.json()["code"] == "bad_request", r.text
+    assert r.json()["error"].startswith("The zip archive 'frames.zip' cannot be read: it seems cut short or "
+                                        "damaged"), r.text
 
 
 @pytest.mark.parametrize("endpoint,kind", [("/api/predict", "clip"), ("/api/recordings", "recording")])

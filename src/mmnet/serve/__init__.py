@@ -14,6 +14,9 @@ from a source checkout ``pip install -e ".[serve]"``).
     uploads.py     uploads: size limit, recognised by decoding, zip checks, per-job folders
     limits.py      the request-size limit (ASGI middleware)
     jobs.py        jobs off the request thread: bounded pools (503 when full), results with a time-out
+    job_store.py   the jobs by id: kept, forgotten, deleted (a waiting one ended at once), stopped with the server
+    queue_watch.py a full pool answered 503 before the upload is read; a clip cancelled when its client leaves
+    cut_off.py     the 503 of a request still open when the server stops waiting for it
     analysis.py    a clip's prediction and a recording's intervals, with their pictures (PNG)
     spotting.py    the adapter to long-video spotting and the shape of its result
     model_info.py  which model is loaded and what it was trained on; finding a model of `mmnet demo`

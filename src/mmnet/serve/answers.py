@@ -26,7 +26,7 @@ from .spotting import SpottingUnavailable
 from .uploads import UploadError, is_no_room, no_room
 from .watched_send import WatchedSend
 
-__all__ = ["ApiError", "InternalErrors", "INTERNAL_ERROR", "error_response", "install_error_handlers"]
+__all__ = ["ApiError", "InternalErrors", "INTERNAL_ERROR", "busy_response", "error_response", "install_error_handlers"]
 
 log = logging.getLogger("mmnet.serve")
 INTERNAL_ERROR = ("The server failed because of an internal error; the details are in the server's log, on the "
@@ -44,6 +44,11 @@ class ApiError(Exception):
 def error_response(message: str, status: int, code: str | None = None, field: str | None = None,
                    headers: dict | None = None, **extra) -> JSONResponse:
     return JSONResponse(error_body(message, status, code, field, **extra), status_code=status, headers=headers)
+
+
+def busy_response(exc: Busy) -> JSONResponse:
+    """503 busy, with "Try again in a minute" in words and in Retry-After, for clients that retry by themselves."""
+    return error_response(str(exc), 503, "busy", headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 def _field(errors: list[dict]) -> str | None:
@@ -66,8 +71,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Busy)
     async def _busy(_request, exc: Busy):
-        # "Try again in a minute", said to clients that retry by themselves too
-        return error_response(str(exc), 503, "busy", headers={"Retry-After": str(RETRY_AFTER_S)})
+        return busy_response(exc)
 
     @app.exception_handler(SpottingUnavailable)
     async def _unavailable(_request, exc: SpottingUnavailable):

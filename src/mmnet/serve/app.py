@@ -43,14 +43,17 @@ from .analysis import analyse_clip, analyse_recording, prediction_csv, recording
 from .answers import ApiError, InternalErrors, error_response, install_error_handlers
 from .codes import code_of
 from .cors import Cors
+from .cut_off import AnswerWhenCutOff
 from .docs import add_docs
 from .form_check import check_form
 from .freed_memory import release_freed_memory
 from .host_check import HostCheck
-from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, JobStore, Pool
+from .job_store import JobStore
+from .jobs import DELETED, EVICTED, EXPIRED, OVER_MEMORY, POLL_S, SERVER_STOPPING, Job, Pool
 from .limits import BodyLimit
 from .messages import ZIP_WITHOUT_RATE, invalid_request
 from .model_info import model_title, provenance, with_model_note
+from .queue_watch import BusyFirst, until_answered
 from .request_log import RequestLog
 from .settings import API_VERSION, ServeSettings, server_limits
 from .spotting import SharedAligners, flow_spotter, require_spotting, spotting_available
@@ -109,7 +112,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                      max_bytes=int(settings.max_kept_mb * 2**20))
     pools = {"clip": Pool("clip", settings.workers, settings.queue, on_end=store.sweep),
              "recording": Pool("recording", settings.workers, settings.queue, on_end=store.sweep)}
-    stop = threading.Event()
+    stop, stopping = threading.Event(), threading.Event()
     info = {"title": model_title(list(predictor.class_names)), "classes": list(predictor.class_names),
             "image_size": predictor.preprocessing.image_size, "caption": UNRECORDED_CAPTION, **(model_info or {})}
 
@@ -128,9 +131,13 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     def stop_jobs() -> None:
         """End every waiting and running job (failed, saying the server stops), so that event streams end and
         workers stop now rather than at the jobs' time limit: results live in memory and would be lost anyway.
-        Called as the server begins to stop (``serve.server``), before it waits for open connections."""
-        if stopped := store.stop_all(SERVER_STOPPING):
-            log.warning("stopping: %d analysis job(s) stopped, their results lost", stopped)
+        Called as the server begins to stop (``serve.server``), before it waits for open connections; from then on
+        a request uvicorn cancels (past --shutdown-timeout) is answered 503 (``cut_off``)."""
+        stopping.set()
+        waiting, running = store.stop_all(SERVER_STOPPING)
+        if waiting or running:  # a running one may still end first: its own line says how it ended
+            log.warning("stopping: %d waiting analysis job(s) stopped, %d running told to stop at their next frame "
+                        "(results are kept in memory only)", waiting, running)
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -156,6 +163,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     app.state.stale_removed = stale_removed
     api.install_openapi(app, login=settings.token is not None)  # every error documented as ErrorBody
     add_docs(app)  # /docs and /redoc from files on this computer, not FastAPI's CDN
+    app.add_middleware(BusyFirst, pools=pools)  # a full queue answers before the upload is received
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
                        message=lambda path: too_large(settings.max_upload_mb,
                                                       "clip" if path.startswith("/api/predict") else "recording"))
@@ -166,6 +174,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     # Before everything but CORS: a request naming another site (DNS rebinding) gets 400. A page of another site
     # gets no CORS header on it (only listed origins do), so it reads nothing; a listed origin's page reads why.
     app.add_middleware(HostCheck, allowed_hosts=settings.trusted_hosts)
+    app.add_middleware(AnswerWhenCutOff, stopping=stopping)  # inside the request log and CORS, as other answers
     app.add_middleware(InternalErrors)  # a bug's 500 as JSON, inside CORS (Starlette's own is outside it)
     # Outermost but for RequestLog: a preflight brings no token, and every refusal (Host, token, Origin, a bug's
     # 500) carries the CORS headers for a listed origin, whose page would otherwise see a network error instead of
@@ -261,7 +270,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 analyse_clip(j, predictor, upload.path, onset=onset, apex=apex, aligner=aligner,
                              caption=info["caption"], record=figure_record, check_deletion=settings.deletion_check),
                 upload, "clip"), info.get("note")))
-        await asyncio.wrap_future(future)
+        if not await until_answered(future, job, request, lambda j: store.remove(j.id)):
+            return Response(status_code=499)  # nobody reads it: nginx's "client closed request" in the log
         if job.status != "done":
             store.remove(job.id)
             return error_response(job.error or "The clip could not be analysed.", job.error_status, job.error_code,

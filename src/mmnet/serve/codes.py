@@ -33,7 +33,7 @@ CODE_MEANINGS: dict[str, str] = {
     "not_found": "404: no such endpoint, or no such picture of a job",
     "method_not_allowed": "405: the endpoint does not take this method (the Allow header lists those it takes)",
     "bad_request": "400: a malformed request, an empty file, more than one file in `file`, or an unsafe or unreadable "
-                   "zip archive",
+                   "zip archive (one cut short or damaged too)",
     "field_invalid": "422: a form field or query parameter is not what it takes (`field` names it)",
     "fps_required": "422: a zip of frames, or a video that does not state its rate, needs the form field fps",
     "upload_too_large": "413: the upload is larger than --max-upload-mb (or expands to more than allowed)",

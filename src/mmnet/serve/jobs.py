@@ -6,10 +6,11 @@ hands it to a ``Job``. A job's upload folder is removed as soon as the job ends,
 outcome; its result (JSON and the small PNGs drawn from it) stays in memory until it is deleted,
 ``ttl_s`` after it ended, or, oldest first, when more than ``max_kept`` finished jobs or more than
 ``max_bytes`` of their pictures are held (memory is the only thing a kept result holds).
-Deleting a job that runs cancels it: its next progress report raises ``JobCancelled``. When the server stops,
-``JobStore.stop_all`` ends every job still waiting or running at once (failed, 503, saying so), so that its
-event stream ends and its worker stops instead of holding the process until the job's time limit.
-The store remembers why the latest jobs it forgot went (deleted, expired, removed to make room).
+Deleting a job that runs cancels it: its next progress report raises ``JobCancelled``; one that waits for a worker
+is ended at once (``Job.drop``: its place and upload folder freed, its event stream ended; the worker that takes it
+later does nothing). When the server stops, ``JobStore`` (``job_store``) ends every job still waiting or running
+(failed, 503, saying so), so that its event stream ends and its worker stops instead of holding the process until
+the job's time limit.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import math
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,7 +32,7 @@ from .messages import for_web
 from .request_context import current_request_id, hidden_name, note_upload_name, of_request, short_id
 from .uploads import UploadError, is_no_room, no_room, remove_folder
 
-__all__ = ["Busy", "JobTimeout", "JobCancelled", "Job", "Pool", "JobStore", "DELETED", "EXPIRED", "EVICTED",
+__all__ = ["Busy", "JobTimeout", "JobCancelled", "Job", "Pool", "DELETED", "EXPIRED", "EVICTED",
            "OVER_MEMORY", "POLL_S", "RETRY_AFTER_S", "SERVER_STOPPING", "WAITING", "QUEUED"]
 
 log = logging.getLogger("mmnet.serve")
@@ -108,6 +108,10 @@ class Job:
     stop_reason: str | None = None  # why it was stopped when the server stopped (not deleted)
     media: str | None = None
     request_id: str | None = field(default_factory=current_request_id)  # the request that started it, for the log
+    cancel_note: str | None = None  # why it was cancelled, for its log line ("its client left")
+    claimed: bool = False  # a worker started it, or it was dropped before one did: whoever came first ends it
+    release: Callable[[], None] | None = field(default=None, repr=False)  # frees its pool place, once submitted
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.folder is not None:  # an upload's: its name stays out of its request's log lines
@@ -142,17 +146,43 @@ class Job:
                 f"{self.kind}, or ask whoever runs the server to raise --job-timeout (minutes; this one needs about "
                 f"{math.ceil(needed / 60)}).")
 
-    def stop(self, reason: str) -> None:
+    def claim(self) -> bool:
+        """True for the first caller only: the worker that starts the job, or ``drop`` ending it before that."""
+        with self._lock:
+            claimed, self.claimed = self.claimed, True
+        return not claimed
+
+    def drop(self, error: str, status: int, code: str, stage: str = "failed") -> bool:
+        """End the job now if no worker has started it: failed with ``error``, its upload folder removed, its
+        line logged and its pool place freed at once (the worker that takes it off the queue later does nothing).
+        False when a worker has started it (its work stops at its next progress report once ``cancelled``)."""
+        with self._lock:
+            if self.claimed:
+                return False
+            self.claimed, release = True, self.release
+        if self.folder is not None:
+            remove_folder(self.folder)
+        self.files, self.result, self.finished = {}, None, time.monotonic()
+        self.error, self.error_status, self.error_code, self.stage = error, status, code, stage
+        self.status = "failed"
+        self.version += 1
+        _log_end(self, status, code)
+        if release is not None:
+            release()
+        return True
+
+    def stop(self, reason: str) -> bool:
         """End the job now, because the server stops: it reads as failed with ``reason`` (503) at once, and its
-        work, if it runs, stops at its next progress report."""
+        work, if it runs, stops at its next progress report (or ends first: its own line says which). True when it
+        had not started (it is stopped for sure)."""
         self.stop_reason, self.cancelled = reason, True
+        if self.drop(reason, 503, "server_stopping", "Stopped"):
+            return True
         if not self.ended:
             self.error, self.error_status, self.error_code, self.stage = reason, 503, "server_stopping", "Stopped"
             self.status = "failed"
             self.version += 1
-            if self.started is None:  # no worker will run it (the pool drops what waits): its line is said here
-                self.finished = time.monotonic()
-                _log_end(self, 503, "server_stopping")
+        return False
 
     @property
     def ended(self) -> bool:
@@ -196,10 +226,18 @@ class Pool:
         """Take a place (``with pool.slot() as slot: ... slot.submit(job, fn)``); Busy when none is free."""
         with self._lock:
             if self.active >= self.capacity:
-                raise Busy(f"The server is busy ({self.capacity} {self.name} job(s) running or waiting). "
-                           "Try again in a minute.")
+                raise self._busy()
             self.active += 1
         return _Slot(self)
+
+    def check(self) -> None:
+        """Busy when no place is free now (a look, not a place taken: ``slot`` takes one)."""
+        if self.active >= self.capacity:
+            raise self._busy()
+
+    def _busy(self) -> Busy:
+        return Busy(f"The server is busy ({self.capacity} {self.name} job(s) running or waiting). Try again in a "
+                    "minute.")
 
     def _release(self) -> None:
         with self._lock:
@@ -230,8 +268,14 @@ class _Slot:
 
     def submit(self, job: Job, work: Callable[[Job], dict]) -> Future:
         """Run ``work(job)`` on the pool; its return value becomes ``job.result``."""
-        self.used = True
         pool = self.pool
+        with job._lock:  # dropped already (the server stops): its place is freed as the slot closes
+            if job.claimed:
+                done: Future = Future()
+                done.set_result(None)
+                return done
+            job.release = pool._ended  # from now on, dropping it frees its place
+        self.used = True
         with pool._lock:  # "Waiting" only when every worker has a job: else it starts at once
             job.stage = WAITING if pool.submitted >= pool.workers else QUEUED
             pool.submitted += 1
@@ -246,6 +290,8 @@ class _Slot:
 
 def _run(job: Job, work: Callable[[Job], dict], release: Callable[[], None]) -> None:
     """Run one job; its folder is removed before it is seen to end (status is set last)."""
+    if not job.claim():  # dropped while it waited: its place, folder and line are done with
+        return
     job.status, job.started = "running", time.monotonic()
     status, error, code, name = "failed", "The analysis was interrupted.", 500, "internal"
     try:
@@ -297,102 +343,8 @@ def _log_end(job: Job, status: int, code: str | None) -> None:
     ran = job.finished - (job.started or job.finished)
     waited = (job.started or job.finished) - job.created
     outcome = "done" if code is None else f"failed {status} {code}"
+    if job.cancel_note and code == "job_deleted":
+        outcome = f"cancelled ({job.cancel_note})"
     log.log(logging.WARNING if status >= 500 and code != "server_stopping" else logging.INFO,
             "%s%s job %s %s in %s%s", of_request(job.request_id), job.kind, short_id(job.id), outcome,
             format_seconds(ran), f" ({format_seconds(waited)} after it arrived)" if waited >= 1 else "")
-
-
-class JobStore:
-    """The jobs by id, forgotten ``ttl_s`` after they end, beyond ``max_kept`` ended ones or ``max_bytes`` of
-    their pictures (oldest first; the newest result is always kept), or when deleted."""
-
-    REMEMBERED = 10_000  # ids of forgotten jobs whose fate is still told (a few hundred KB at most)
-
-    def __init__(self, root: Path, *, ttl_s: float = 1800.0, max_kept: int = 500, max_bytes: int = 2**30):
-        if max_kept < 1 or max_bytes < 1:
-            raise ValueError(f"max_kept and max_bytes must be >= 1, got {max_kept}, {max_bytes}")
-        self.root = root
-        self.ttl_s = ttl_s
-        self.max_kept = max_kept
-        self.max_bytes = max_bytes
-        self._jobs: dict[str, Job] = {}
-        self._gone: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-        self.stopping: str | None = None  # the reason, once the server stops
-        self.forgotten = 0  # jobs forgotten so far (their memory may be given back: freed_memory)
-
-    def new_folder(self) -> Path:
-        """A fresh, private folder for one upload."""
-        import tempfile
-
-        return Path(tempfile.mkdtemp(prefix="job-", dir=self.root))
-
-    def add(self, job: Job) -> Job:
-        with self._lock:
-            self._jobs[job.id] = job
-        if self.stopping:  # an upload that arrived while the server stops: no worker will finish it
-            job.stop(self.stopping)
-        self.sweep()
-        return job
-
-    def stop_all(self, reason: str) -> int:
-        """End every job still waiting or running, and any added from now on (``Job.stop``); how many ended."""
-        with self._lock:
-            self.stopping = reason
-            running = [job for job in self._jobs.values() if not job.ended]
-        for job in running:
-            job.stop(reason)
-        return len(running)
-
-    def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            return self._jobs.get(job_id)
-
-    def why_gone(self, job_id: str) -> str | None:
-        """DELETED, EXPIRED, EVICTED or OVER_MEMORY for a job this store forgot lately; None for one it never held."""
-        with self._lock:
-            return self._gone.get(job_id)
-
-    def _forget(self, job: Job, why: str) -> None:  # with the lock held
-        del self._jobs[job.id]
-        self.forgotten += 1
-        self._gone[job.id] = why
-        while len(self._gone) > self.REMEMBERED:
-            self._gone.popitem(last=False)
-
-    def remove(self, job_id: str) -> bool:
-        """Forget a job, cancelling it if it waits or runs (its worker removes its folder when it stops);
-        False when there is none."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-            if job is not None:
-                job.cancelled = True
-                self._forget(job, DELETED)
-        if job is not None and job.ended and job.folder is not None:
-            remove_folder(job.folder)
-        return job is not None
-
-    def sweep(self, now: float | None = None) -> int:
-        """Forget expired jobs, then the oldest ended ones beyond the limits; returns how many."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            ended = sorted((j for j in self._jobs.values() if j.ended and j.finished is not None),
-                           key=lambda j: j.finished)
-            expired = [j for j in ended if now - j.finished > self.ttl_s]
-            kept = [j for j in ended if now - j.finished <= self.ttl_s]
-            held = sum(j.size for j in kept)
-            evicted = 0
-            while len(kept) > self.max_kept or (len(kept) > 1 and held > self.max_bytes):
-                why = EVICTED if len(kept) > self.max_kept else OVER_MEMORY
-                job = kept.pop(0)
-                held -= job.size
-                self._forget(job, why)
-                evicted += 1
-            for job in expired:
-                self._forget(job, EXPIRED)
-        return len(expired) + evicted
-
-    def counts(self) -> dict[str, int]:
-        with self._lock:
-            jobs = list(self._jobs.values())
-        return {s: sum(j.status == s for j in jobs) for s in ("queued", "running", "done", "failed")}

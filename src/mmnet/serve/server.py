@@ -3,50 +3,22 @@
 On Ctrl+C or SIGTERM uvicorn stops accepting connections, then waits for the open ones to finish; a client
 following a job's events, or a slow upload, would keep the process alive for as long as it lasts (a job: up to
 --job-timeout). Here the jobs are stopped first (``create_app``'s ``stop_jobs``: their event streams end with a
-last event saying the server stops), and what is still open after ``shutdown_timeout_s`` is cut off (503).
+last event saying the server stops), and what is still open after ``shutdown_timeout_s`` is cut off (503:
+``cut_off``, inside the app's request log).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import signal
 import threading
 
 import uvicorn
 
+from .cut_off import CUT_OFF
 from .request_log import ServeLogHandler
-from .watched_send import WatchedSend
 
 __all__ = ["StoppingServer", "serve", "CUT_OFF"]
-
-#: The answer of a request still open when the server stopped waiting for it (--shutdown-timeout).
-CUT_OFF = "The server is stopping and could not finish this request. Send it again once the server is back."
-
-
-class _AnswerWhenCutOff:
-    """A request cancelled by uvicorn past the shutdown timeout answers 503 with a sentence, if it has not begun
-    to answer, instead of uvicorn's plain-text 500 and a traceback in the log."""
-
-    def __init__(self, app):
-        self.app = app
-        self.stopping = False
-
-    async def __call__(self, scope, receive, send):
-        watched = WatchedSend(send)
-        try:
-            await self.app(scope, receive, watched)
-        except asyncio.CancelledError:
-            if not self.stopping or scope["type"] != "http":
-                raise
-            if not watched.started:  # the request ends here: uvicorn stops waiting for it anyway
-                body = json.dumps({"error": CUT_OFF, "status": 503, "code": "server_stopping"}).encode()
-                await send({"type": "http.response.start", "status": 503,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
-                await send({"type": "http.response.body", "body": body})
-
 
 class StoppingServer(uvicorn.Server):
     """uvicorn's server, calling ``on_stop`` as it begins to stop, before it waits for open connections."""
@@ -74,8 +46,7 @@ def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: b
     ``RequestLog``: client, request line, status, duration, request id; job ids and tokens left out). ``sock``: a
     socket already bound to ``host:port`` (`mmnet serve` binds it before the model loads), listened on instead of
     binding again: with port 0 the port printed is the one served."""
-    guarded = _AnswerWhenCutOff(app)
-    config = uvicorn.Config(guarded, host=host, port=port, log_level="warning", access_log=False,
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=shutdown_timeout_s)
     _log_to(logging.getLogger("mmnet.serve"), "stderr", logging.INFO)
     _log_to(logging.getLogger("mmnet.figures"), "stderr", logging.INFO)  # a figure's note on missing glyphs, once
@@ -83,11 +54,7 @@ def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: b
     access.propagate = False  # its own stream: not again on mmnet.serve's
     _log_to(access, "stdout", logging.INFO if access_log else logging.WARNING)
 
-    def stop() -> None:
-        guarded.stopping = True
-        app.state.stop_jobs()
-
-    server = StoppingServer(config, on_stop=stop)
+    server = StoppingServer(config, on_stop=app.state.stop_jobs)  # which also lets open requests be cut off
     hung_up = _stop_on_hangup(server)
     try:
         server.run(sockets=None if sock is None else [sock])

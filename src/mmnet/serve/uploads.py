@@ -118,6 +118,9 @@ def open_upload(path: Path, limits: UploadLimits, name: str = "upload", kind: st
     head = read_head(path)
     container = video_container(head)
     if container is None:  # not for the decoder, whose refusal ("moov atom not found") says nothing to a person
+        if head.startswith(b"PK\x03\x04"):  # a zip, of a type taken, but unreadable: 400 as other damaged zips
+            raise UploadError(f"The zip archive '{name}' cannot be read: it seems cut short or damaged (its index, at "
+                              "its end, is missing). Create it again, or copy it whole, and upload it.", 400)
         what = looks_like(head)
         seems = f"it looks like {what}" if what else "it is in no video format this server reads"
         raise UploadError(f"The {kind} '{name}' is neither a video nor a zip of its frames: {seems}. Upload a video "
