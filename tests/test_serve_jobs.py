@@ -300,10 +300,11 @@ def test_the_sweeper_gives_the_memory_of_removed_results_back(predictor, clip_mp
 
     released = []
     monkeypatch.setattr(serve_app, "release_freed_memory", lambda: released.append(time.monotonic()))
-    with client_for(predictor, ServeSettings(result_ttl_s=0.2)) as c:
+    # a lifetime well above the answer's time (up to half a second on a loaded machine): not expired before it
+    with client_for(predictor, ServeSettings(result_ttl_s=1.5)) as c:
         r = c.post("/api/predict", files={"file": ("clip.mp4", clip_mp4)})
         assert r.status_code == 200 and released == []
-        for _ in range(100):  # expires after 0.2 s; the sweeper looks every 0.05 s
+        for _ in range(200):  # expires after 1.5 s; the sweeper looks every 0.05 s
             if released:
                 break
             time.sleep(0.05)
