@@ -21,7 +21,7 @@ from typing import TypeVar
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "replace_files_together", "atomic_torch_save",
            "checked_torch_load", "move_aside", "remove_stale_temporaries", "CorruptFile", "OPEN_ELSEWHERE",
-           "in_made_folder", "check_writable", "existing_folder", "json_object_or_none",
+           "in_made_folder", "check_writable", "writable", "existing_folder", "json_object_or_none",
            "DISK_REFUSALS", "stat_key", "local_timestamp"]
 
 T = TypeVar("T")
@@ -179,18 +179,43 @@ def _write_temporary(path: Path, data: bytes | tuple, mode: int = 0o666) -> str:
     return tmp
 
 
+# What check_writable writes: more than a file system keeps inline in its metadata (an empty or tiny file needs no
+# free block, so a full disk takes it); random, so that a compressing file system stores it all
+PROBE_BYTES = 16 * 1024
+
+
 def check_writable(path: str | Path) -> None:
-    """Make and remove at once a temporary file in the folder that will hold ``path`` (its nearest existing folder
-    where it is still to be made): a folder that refuses new files (permissions, a read-only or full file system)
-    is said, in an OSError about ``path``, before the work whose result would be written there."""
+    """Write ``PROBE_BYTES``, fsync and remove at once a temporary file in the folder that will hold ``path`` (its
+    nearest existing folder where it is still to be made): a folder that refuses new files (permissions, a
+    read-only file system) or their bytes (a full disk, a used-up quota; a network file system may say so only at
+    the fsync) is said, in an OSError about ``path``, before the work whose result would be written there."""
     path = Path(path)
     folder = existing_folder(path.parent)
     try:
         fd, tmp = _create_temporary(folder / path.name)
     except OSError as exc:
         raise _about_target(exc, path) from None
-    os.close(fd)
-    Path(tmp).unlink(missing_ok=True)
+    try:
+        try:
+            data = memoryview(os.urandom(PROBE_BYTES))
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise _about_target(exc, path) from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def writable(path: str | Path) -> bool:
+    """Whether ``check_writable(path)`` passes: the folder takes a small file now."""
+    try:
+        check_writable(path)
+    except OSError:
+        return False
+    return True
 
 
 def existing_folder(path: str | Path) -> Path:

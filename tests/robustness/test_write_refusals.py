@@ -151,7 +151,64 @@ def test_progress_that_cannot_be_saved_for_the_folders_sake_stops_the_spotting(t
     assert info.value.errno == number and said == []
 
 
-def test_progress_that_a_full_disk_cannot_hold_is_a_note_and_the_spotting_goes_on(tmp_path, monkeypatch):
+def _full_disk(monkeypatch, number: int = errno.ENOSPC, at: str = "write") -> None:
+    """The files check_writable makes take no bytes: each ``os.write`` (or ``os.fsync``, where a network file system
+    says it) to them fails with ``number``, as on a full disk, where an empty file is still made."""
+    made, create, call = set(), utils._create_temporary, getattr(os, at)
+
+    def recorded(path, *args):
+        fd, tmp = create(path, *args)
+        made.add(fd)
+        return fd, tmp
+
+    def refused(fd, *args):
+        if fd in made:
+            raise OSError(number, os.strerror(number))
+        return call(fd, *args)
+
+    monkeypatch.setattr(utils, "_create_temporary", recorded)
+    monkeypatch.setattr(os, at, refused)
+
+
+@pytest.mark.parametrize("number, at", [(errno.ENOSPC, "write"), (errno.EDQUOT, "write"), (errno.ENOSPC, "fsync")])
+def test_a_folder_on_a_full_disk_is_said_by_the_probe(tmp_path, monkeypatch, number, at):
+    _full_disk(monkeypatch, number, at)
+    target = tmp_path / "out" / "intervals.csv"
+    with pytest.raises(OSError) as info:
+        utils.check_writable(target)
+    assert info.value.errno == number and info.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == [], "the probe is removed"
+
+
+@pytest.mark.parametrize("command", ["spot", "export"])
+def test_spot_and_export_into_a_full_disk_stop_before_the_work(tmp_path, monkeypatch, capsys, command):
+    from mmnet.commands import spot
+
+    spotted = []
+    monkeypatch.setattr(spot, "_spot", lambda args: spotted.append(args.out) or 0)
+    _full_disk(monkeypatch)
+    out = tmp_path / ("spots" if command == "spot" else "m.onnx")
+    argv = (["spot", _recording(tmp_path), "--out", out, "--no-progress"] if command == "spot"
+            else ["export", "--checkpoint", tmp_path / "ckpt", "--out", out, "--no-check"])  # no checkpoint: not read
+    code, _, err = cli(capsys, *argv)
+    assert code == 3 and spotted == [] and f"'{out}" in err and "ckpt" not in err, err
+    assert "No space left on device. The disk is full: free space on it or choose another output folder" in err
+    assert not out.exists(), "a --out folder made for nothing is removed"
+
+
+@pytest.mark.parametrize("number", [errno.ENOSPC, errno.EDQUOT])
+def test_progress_that_a_full_disk_cannot_hold_stops_the_spotting(tmp_path, monkeypatch, number):
+    # the disk filled after the start: the results would not fit either
+    keep, said = _partial(tmp_path, monkeypatch, number)
+    _full_disk(monkeypatch, number)
+    with pytest.raises(OSError) as info:
+        keep.save_curves(_curves())
+    assert info.value.errno == number and said == [] and not keep.finished
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_too_large_for_the_space_left_is_a_note_and_the_spotting_goes_on(tmp_path, monkeypatch):
+    # the folder still takes small files, such as the results: only the progress (megabytes) did not fit
     keep, said = _partial(tmp_path, monkeypatch, errno.ENOSPC)
     keep.save_curves(_curves())
     assert len(said) == 1 and "spotting goes on" in said[0] and not keep.finished

@@ -42,6 +42,7 @@ PARTIAL_NAME = ".mmnet-spot-partial.npz"
 SAVE_EVERY_S = 45.0  # seconds of spotting between two saves: at most this much is measured again after a kill -9
 # A folder that takes no file: the spotting stops at its first save rather than run to a result it cannot write
 _REFUSED = {errno.EACCES, errno.EPERM, errno.EROFS}
+_FULL = {errno.ENOSPC, errno.EDQUOT}  # so does a full disk, unless it still takes small files (the results)
 STATE_FORMAT = 1  # the layout of the file; another one is not read
 ENDS_BYTES = 1 << 20  # a video is recognised by its size, time and the SHA-256 of its first and last MiB
 
@@ -291,7 +292,7 @@ class PartialSpot:
             self.classified_count = (done, of)
 
     def _write(self, kind: str, meta: dict, arrays: dict[str, np.ndarray], frames: int) -> None:
-        from ..utils import atomic_write_bytes
+        from ..utils import atomic_write_bytes, writable
 
         document = {"format": STATE_FORMAT, "kind": kind, "key": self.key, "saved": time.time(), "frames": frames,
                     "total": self.total, **meta}
@@ -299,10 +300,10 @@ class PartialSpot:
         np.savez(buffer, meta=np.frombuffer(json.dumps(document).encode("utf-8"), np.uint8), **arrays)
         try:
             atomic_write_bytes(self.path, buffer.getvalue())
-        except OSError as exc:  # a full disk stops the saving, not the spotting
-            if exc.errno in _REFUSED:  # the results could not be written there either: stop before the work
-                raise
-            self._broken = True
+        except OSError as exc:  # a disk with room for the results but not the progress stops the saving only
+            self._broken = True  # no more saves, nor one on the way out of the error raised here
+            if exc.errno in _REFUSED or (exc.errno in _FULL and not writable(self.path.parent / "intervals.csv")):
+                raise  # the results could not be written there either: stop before the work
             self.say(f"note: the progress cannot be saved in {self.path} ({exc.strerror or exc}); spotting goes on, "
                      "but an interruption will lose it")
             return
