@@ -23,6 +23,16 @@ SMALL_FACE = 0.5
 Box = tuple[int, int, int, int]
 
 
+def _edge_state(edge) -> tuple[int, int, float, str] | None:
+    """``FaceTrack.edge`` read back from ``FaceTrack.state``'s list."""
+    if edge is None:
+        return None
+    first, count, share, text = edge
+    if not isinstance(text, str):
+        raise TypeError(f"a face-edge description is text, not {text!r}")
+    return int(first), int(count), float(share), text
+
+
 class FaceTrack:
     """The current alignment of a recording, re-checked every ``every`` frames."""
 
@@ -46,6 +56,8 @@ class FaceTrack:
         self.switches: list[tuple[int | None, int, int]] = []  # (previous check, check, frame number)
         self.crowd = None  # (frame number, faces, followed box) of the first check that saw several faces
         self.seen: list[tuple[int, tuple[int, int, int, int]]] = []  # (frame number, followed box) per check
+        # (first frame, checks, largest share, its description) of the checks that found the face partly outside
+        self.edge: tuple[int, int, float, str] | None = None
         if config.face.mode == "none":
             self.regions = template_regions(self.shape, config.face.eye_margin)
         elif aligner is None:
@@ -94,8 +106,10 @@ class FaceTrack:
             moved = np.hypot(box[0] + box[2] - self.box[0] - self.box[2], box[1] + box[3] - self.box[1] - self.box[3])
             moved /= 2 * width  # the box centre's shift in box widths (the sides jitter by a HOG cell)
             if moved < self.config.face.realign:
+                self._edge(number, box, grey.shape)
                 return
         points = self.aligner.landmarks(grey, face)
+        self._edge(number, box, grey.shape, points)
         matrix = alignment_matrix(points, self.geometry)
         if switched:  # the kept crops show the other face: no pair may compare the two
             self.restart = True
@@ -106,6 +120,17 @@ class FaceTrack:
         self.points = points @ self.matrix[:, :2].T + self.matrix[:, 2]
         self.regions = regions_from_landmarks(self.points, self.shape, self.config.face.eye_margin)
         self.realignments.append(number)
+
+    def _edge(self, number: int, box: Box, shape: tuple[int, ...], points: np.ndarray | None = None) -> None:
+        """Count a check that found the followed face partly outside the picture (``face_edge.face_outside``)."""
+        from ..preprocess.face_edge import face_outside
+
+        outside = face_outside(box, shape, points)
+        if outside is None:
+            return
+        first, count, share, text = self.edge or (number, 0, -1.0, "")
+        worse = outside.share > share
+        self.edge = (first, count + 1, outside.share if worse else share, outside.describe() if worse else text)
 
     def lost(self, n: int) -> np.ndarray:
         """(n,) True for frames without a usable face: before the first face, and around failed checks."""
@@ -135,6 +160,13 @@ class FaceTrack:
             out.append(f"{source}: the followed face was not found again at frame(s) {listed}{more}, where another "
                        "face was; the spotter followed that one from there on, and the frames since the check before "
                        "are a gap (no motion is compared across two faces)")
+        if self.edge is not None:
+            from ..preprocess.face_edge import REFRAME
+
+            first, count, _, text = self.edge
+            out.append(f"{source}: {text} from frame {first} ({count} of the {len(self.seen)} face checks found it "
+                       "partly outside; the largest share is given): the crop there repeats the picture's edge pixels, "
+                       f"motion there is not measured and false intervals become likelier; {REFRAME}")
         widths = [box[2] - box[0] for _, box in self.seen]
         crop = self.config.face.width
         width = float(np.median(widths)) if widths else None
@@ -156,7 +188,9 @@ class FaceTrack:
                 "realignments": [int(n) for n in self.realignments], "others": [box(b) for b in self.others],
                 "switches": [[None if a is None else int(a), int(p), int(n)] for a, p, n in self.switches],
                 "crowd": None if self.crowd is None else [int(self.crowd[0]), int(self.crowd[1]), box(self.crowd[2])],
-                "seen": [[int(n), box(b)] for n, b in self.seen]}
+                "seen": [[int(n), box(b)] for n, b in self.seen],
+                "edge": None if self.edge is None else [int(self.edge[0]), int(self.edge[1]), float(self.edge[2]),
+                                                        str(self.edge[3])]}
         # in their own dtype: a matrix of another precision would warp the kept crops a little differently
         arrays = {} if self.matrix is None else {"face_matrix": np.asarray(self.matrix),
                                                   "face_points": np.asarray(self.points)}
@@ -184,7 +218,8 @@ class FaceTrack:
                "others": tuple(box(b) for b in meta["others"]),
                "switches": [(None if a is None else int(a), int(p), int(n)) for a, p, n in meta["switches"]],
                "crowd": None if crowd is None else (int(crowd[0]), int(crowd[1]), box(crowd[2])),
-               "seen": [(int(n), box(b)) for n, b in meta["seen"]], "matrix": None, "points": None}
+               "seen": [(int(n), box(b)) for n, b in meta["seen"]], "matrix": None, "points": None,
+               "edge": _edge_state(meta.get("edge"))}  # absent from a state an older mmnet kept
         if "face_matrix" in arrays:
             matrix, points = arrays["face_matrix"], arrays["face_points"]
             # the 68 or 5 landmarks the regions are made from (restore), finite: checked here, where a file is damaged
