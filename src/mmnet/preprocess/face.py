@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import PreprocessError, install_hint
+from .face_watch import other_faces
 from .landmarks import DEFAULT_LANDMARKS, LANDMARK_FILES, eye_centres, landmark_count, landmark_model_path
 
 __all__ = [
@@ -160,7 +161,8 @@ class Alignment:
         geometry: the crop it maps into.
         landmarks: (68, 2) or (5, 2) landmarks (x, y) on the frame it was estimated on (the aligner's model).
         face: the detection used (the highest-scoring one).
-        other_faces: further detections, best first; non-empty means several faces were found.
+        other_faces: further detections (``face_watch.other_faces``), best first; non-empty means several faces
+            were found.
     """
 
     matrix: np.ndarray
@@ -357,8 +359,7 @@ class FaceAligner:
             raise FollowedFaceGone(f"no face found near the one followed at {list(near)} (left, top, right, bottom), "
                                    f"{len(faces)} other faces in view")
         pts = self.landmarks(grey, face)
-        return Alignment(alignment_matrix(pts, self.geometry), self.geometry, pts, face,
-                         tuple(f for f in faces if f is not face))
+        return Alignment(alignment_matrix(pts, self.geometry), self.geometry, pts, face, other_faces(faces, face))
 
 
 def calibrate_geometry(images, aligner: FaceAligner | None = None) -> CropGeometry:

@@ -23,6 +23,14 @@ SMALL_FACE = 0.5
 Box = tuple[int, int, int, int]
 
 
+def _crowd_state(crowd, box) -> tuple:
+    """``FaceTrack.crowd`` read back from ``FaceTrack.state``'s list (an older mmnet kept no scores: 3 items)."""
+    number, count, followed, *scores = crowd
+    score, others = scores if scores else (None, [])
+    return (int(number), int(count), box(followed), None if score is None else float(score),
+            tuple((box(b), float(s)) for b, s in others))
+
+
 def _edge_state(edge) -> tuple[int, int, float, str] | None:
     """``FaceTrack.edge`` read back from ``FaceTrack.state``'s list."""
     if edge is None:
@@ -54,7 +62,10 @@ class FaceTrack:
         self.restart = False  # another face is followed from this frame on, until the window is emptied
         self.others: tuple[tuple[int, int, int, int], ...] = ()  # the other faces' boxes at that check
         self.switches: list[tuple[int | None, int, int]] = []  # (previous check, check, frame number)
-        self.crowd = None  # (frame number, faces, followed box) of the first check that saw several faces
+        # (frame number, faces, followed box, its score, ((box, score) of the others)) of the first check that saw
+        # several faces (``face_watch.other_faces``, prepare's rule), and how many checks saw several
+        self.crowd = None
+        self.crowded = 0
         self.seen: list[tuple[int, tuple[int, int, int, int]]] = []  # (frame number, followed box) per check
         # (first frame, checks, largest share, its description) of the checks that found the face partly outside
         self.edge: tuple[int, int, float, str] | None = None
@@ -82,6 +93,7 @@ class FaceTrack:
 
     def _check(self, pos: int, number: int, grey: np.ndarray) -> None:
         from ..preprocess.face import alignment_matrix, followed_face
+        from ..preprocess.face_watch import other_faces
 
         faces = self.aligner.detect(grey)
         self.last_check = pos
@@ -96,8 +108,11 @@ class FaceTrack:
         if switched:
             face = faces[0]
             self.switches.append((previous, pos, number))
-        if len(faces) > 1 and self.crowd is None:
-            self.crowd = (number, len(faces), face.box)
+        counted = other_faces(faces, face)
+        self.crowded += bool(counted)
+        if counted and self.crowd is None:
+            self.crowd = (number, 1 + len(counted), face.box, round(face.score, 2),
+                          tuple((f.box, round(f.score, 2)) for f in counted))
         self.others = tuple(f.box for f in faces if f is not face)
         self.seen.append((number, face.box))
         box = face.box
@@ -151,9 +166,13 @@ class FaceTrack:
         """Sentences on the faces in view: several of them, and where the followed one was not found again."""
         out = []
         if self.crowd is not None:
-            number, count, box = self.crowd
+            number, count, box, score, others = self.crowd
+            scored = f"; detector score {score:.2f}" if score is not None else ""
+            listed = ", ".join(f"score {s:.2f} at {list(b)}" for b, s in others)
+            seen = f"; {self.crowded} of the {len(self.checks)} face checks saw several" if self.crowded else ""
             out.append(f"{source}: {count} faces in view from frame {number}; the spotter followed one, the one at "
-                       f"{list(box)} (left, top, right, bottom in pixels) on that frame, and ignored the others")
+                       f"{list(box)} (left, top, right, bottom in pixels{scored}) on that frame, and ignored the "
+                       f"others{': ' + listed if listed else ''}{seen}")
         if self.switches:
             listed = ", ".join(str(number) for _, _, number in self.switches[:MAX_LISTED])
             more = f" and {len(self.switches) - MAX_LISTED} more" if len(self.switches) > MAX_LISTED else ""
@@ -187,8 +206,9 @@ class FaceTrack:
                 "checks": [[int(p), bool(good)] for p, good in self.checks],
                 "realignments": [int(n) for n in self.realignments], "others": [box(b) for b in self.others],
                 "switches": [[None if a is None else int(a), int(p), int(n)] for a, p, n in self.switches],
-                "crowd": None if self.crowd is None else [int(self.crowd[0]), int(self.crowd[1]), box(self.crowd[2])],
-                "seen": [[int(n), box(b)] for n, b in self.seen],
+                "crowd": None if self.crowd is None else [int(self.crowd[0]), int(self.crowd[1]), box(self.crowd[2]),
+                                                          self.crowd[3], [[box(b), s] for b, s in self.crowd[4]]],
+                "seen": [[int(n), box(b)] for n, b in self.seen], "crowded": int(self.crowded),
                 "edge": None if self.edge is None else [int(self.edge[0]), int(self.edge[1]), float(self.edge[2]),
                                                         str(self.edge[3])]}
         # in their own dtype: a matrix of another precision would warp the kept crops a little differently
@@ -217,9 +237,10 @@ class FaceTrack:
                "realignments": [int(n) for n in meta["realignments"]],
                "others": tuple(box(b) for b in meta["others"]),
                "switches": [(None if a is None else int(a), int(p), int(n)) for a, p, n in meta["switches"]],
-               "crowd": None if crowd is None else (int(crowd[0]), int(crowd[1]), box(crowd[2])),
+               "crowd": None if crowd is None else _crowd_state(crowd, box),
                "seen": [(int(n), box(b)) for n, b in meta["seen"]], "matrix": None, "points": None,
-               "edge": _edge_state(meta.get("edge"))}  # absent from a state an older mmnet kept
+               "edge": _edge_state(meta.get("edge")),  # these two are absent from a state an older mmnet kept
+               "crowded": int(meta.get("crowded", 0))}
         if "face_matrix" in arrays:
             matrix, points = arrays["face_matrix"], arrays["face_points"]
             # the 68 or 5 landmarks the regions are made from (restore), finite: checked here, where a file is damaged
