@@ -45,6 +45,7 @@ __all__ = [
     "landmark_model_path",
     "alignment_matrix",
     "warp",
+    "detect_faces",
     "calibrate_geometry",
 ]
 
@@ -248,6 +249,13 @@ def _thread_detector():
     return detector
 
 
+def detect_faces(image: np.ndarray, upsample: int = 0, min_score: float = 0.0) -> list[FaceDetection]:
+    """The faces one pass of dlib's detector finds on ``image`` as it is, best first; no landmark model is loaded."""
+    rects, scores, _ = _thread_detector().run(_to_grey(image), upsample, min_score)
+    found = [FaceDetection((r.left(), r.top(), r.right(), r.bottom()), float(s)) for r, s in zip(rects, scores)]
+    return sorted(found, key=lambda d: -d.score)
+
+
 def _to_grey(image: np.ndarray) -> np.ndarray:
     """(H, W) or RGB (H, W, 3) uint8 -> contiguous (H, W) uint8."""
     image = np.asarray(image)
@@ -311,9 +319,7 @@ class FaceAligner:
     def detect_once(self, image: np.ndarray) -> list[FaceDetection]:
         """The faces one pass of the detector finds on ``image`` as it is (faces of 80 px and up at ``upsample``
         0), best score first: a look at a window already scaled to the face's size, without ``detect``'s retries."""
-        rects, scores, _ = _thread_detector().run(_to_grey(image), self.upsample, self.min_score)
-        found = [FaceDetection((r.left(), r.top(), r.right(), r.bottom()), float(s)) for r, s in zip(rects, scores)]
-        return sorted(found, key=lambda d: -d.score)
+        return detect_faces(image, self.upsample, self.min_score)
 
     def detect(self, image: np.ndarray) -> list[FaceDetection]:
         """All faces found, best score first (score, not size: small false positives exist)."""

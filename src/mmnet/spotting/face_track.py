@@ -19,6 +19,9 @@ MAX_LISTED = 10  # runs of missing frames, or faces lost, named in a note
 #: A followed face narrower than this fraction of the crop's width (``face.width``) is noted: it is upsampled more
 #: than twice into the crop, which enlarges camera and encoder noise with it (more false intervals).
 SMALL_FACE = 0.5
+#: With face.mode=none (--no-align) the whole frame is the crop: a face found on the first frame narrower than this
+#: fraction of the frame's width says the frames are not face crops (a prepared crop's face box spans 0.6-0.85).
+UNCROPPED = 0.35
 
 Box = tuple[int, int, int, int]
 
@@ -69,6 +72,9 @@ class FaceTrack:
         self.seen: list[tuple[int, tuple[int, int, int, int]]] = []  # (frame number, followed box) per check
         # (first frame, checks, largest share, its description) of the checks that found the face partly outside
         self.edge: tuple[int, int, float, str] | None = None
+        # face.mode=none: (frame number, frame width, height, face width) where the first frame shows a face far
+        # smaller than the frame, () when it does not (or dlib is not installed), None before the first frame
+        self.whole: tuple[int, ...] | None = None
         if config.face.mode == "none":
             self.regions = template_regions(self.shape, config.face.eye_margin)
         elif aligner is None:
@@ -83,6 +89,8 @@ class FaceTrack:
         import cv2
 
         if self.config.face.mode == "none":
+            if self.whole is None:
+                self._look_whole(number, grey)
             return cv2.resize(grey, (self.shape[1], self.shape[0]), interpolation=cv2.INTER_AREA)
         if pos - self.last_check >= self.every:  # also before the first face: a faceless video stays cheap
             self._check(pos, number, grey)
@@ -136,6 +144,22 @@ class FaceTrack:
         self.regions = regions_from_landmarks(self.points, self.shape, self.config.face.eye_margin)
         self.realignments.append(number)
 
+    def _look_whole(self, number: int, grey: np.ndarray) -> None:
+        """One detector pass on the first frame of a recording spotted without alignment (tens of ms, no landmark
+        model): is the face in it much narrower than the frame (``UNCROPPED``)?"""
+        import importlib.util
+
+        self.whole = ()
+        if importlib.util.find_spec("dlib") is None:  # without the face extra nothing is checked (docs say so)
+            return
+        from ..preprocess.face import detect_faces
+
+        faces = detect_faces(grey)
+        height, width = grey.shape[:2]
+        face = faces[0].box[2] - faces[0].box[0] if faces else width
+        if face < UNCROPPED * width:
+            self.whole = (int(number), int(width), int(height), int(face))
+
     def _edge(self, number: int, box: Box, shape: tuple[int, ...], points: np.ndarray | None = None) -> None:
         """Count a check that found the followed face partly outside the picture (``face_edge.face_outside``)."""
         from ..preprocess.face_edge import face_outside
@@ -186,6 +210,12 @@ class FaceTrack:
             out.append(f"{source}: {text} from frame {first} ({count} of the {len(self.seen)} face checks found it "
                        "partly outside; the largest share is given): the crop there repeats the picture's edge pixels, "
                        f"motion there is not measured and false intervals become likelier; {REFRAME}")
+        if self.whole:
+            number, width, height, face = self.whole
+            out.append(f"{source}: --no-align (face.mode=none) takes each whole frame as the face crop, but frame "
+                       f"{number} ({width}x{height} px) shows a face only {face} px wide: the frames look uncropped, "
+                       "and the face's motion, shrunk with the frame into the crop, is too small to be found. Spot "
+                       "without --no-align to follow the face, or crop the frames to the face first (mmnet prepare)")
         widths = [box[2] - box[0] for _, box in self.seen]
         crop = self.config.face.width
         width = float(np.median(widths)) if widths else None
@@ -209,6 +239,7 @@ class FaceTrack:
                 "crowd": None if self.crowd is None else [int(self.crowd[0]), int(self.crowd[1]), box(self.crowd[2]),
                                                           self.crowd[3], [[box(b), s] for b, s in self.crowd[4]]],
                 "seen": [[int(n), box(b)] for n, b in self.seen], "crowded": int(self.crowded),
+                "whole": None if self.whole is None else [int(v) for v in self.whole],
                 "edge": None if self.edge is None else [int(self.edge[0]), int(self.edge[1]), float(self.edge[2]),
                                                         str(self.edge[3])]}
         # in their own dtype: a matrix of another precision would warp the kept crops a little differently
@@ -240,7 +271,9 @@ class FaceTrack:
                "crowd": None if crowd is None else _crowd_state(crowd, box),
                "seen": [(int(n), box(b)) for n, b in meta["seen"]], "matrix": None, "points": None,
                "edge": _edge_state(meta.get("edge")),  # these two are absent from a state an older mmnet kept
-               "crowded": int(meta.get("crowded", 0))}
+               "crowded": int(meta.get("crowded", 0)),
+               # an older state: the first frame was seen then, and not looked at again
+               "whole": None if meta.get("whole", []) is None else tuple(int(v) for v in meta.get("whole", []))}
         if "face_matrix" in arrays:
             matrix, points = arrays["face_matrix"], arrays["face_points"]
             # the 68 or 5 landmarks the regions are made from (restore), finite: checked here, where a file is damaged
