@@ -61,3 +61,15 @@ def test_a_progress_file_without_the_brightness_resumes_with_it_unknown(monkeypa
     monkeypatch.setattr(motion_state.FaceTrack, "parse_state", staticmethod(lambda *args, **kwargs: {}))
     parsed = motion_state.parse({"frames": n, "shape": None, "face": None}, arrays, (170, 140))
     assert len(parsed["light"]) == n and np.isnan(parsed["light"]).all()
+
+
+def test_an_exposure_step_under_flicker_is_named_once():
+    for hz, amp in ((8, 0.03), (3, 0.05), (1.5, 0.05)):  # the levels are confirmed on half-second means
+        b = _light()
+        b[250:] *= 1.10
+        b *= 1 + amp * np.sin(2 * np.pi * hz * np.arange(len(b)) / FPS)
+        (step,) = steps(b, FPS)  # a slow flicker splits the seconds' means: still one step
+        assert abs(step[0] - 250) <= 10 and 0.08 < step[1] < 0.12, (hz, step)
+        notes = _notes(b)
+        assert any("brightness steps at frame(s)" in note for note in notes), hz
+        assert any("brightness flickers" in note for note in notes), hz

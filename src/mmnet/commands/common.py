@@ -85,10 +85,10 @@ def say_landmarks(points: int, *, progress: bool = True) -> None:
              progress=progress)
 
 
-def footage_aligner(predictor, landmarks: int | None, option: str = "--landmarks"):
+def footage_aligner(predictor, landmarks: int | None, option: str = "--landmarks", *, progress: bool = True):
     """The FaceAligner that crops raw footage for ``predictor``: with the landmark model and crop its checkpoint
     records (``infer.alignment``), or ``landmarks`` when given (``option``), with a warning on stderr naming both
-    when they differ."""
+    when they differ (``progress``: False, as --no-progress, says nothing of loading the model)."""
     import sys
 
     from ..infer.alignment import alignment_of, choose_alignment, face_aligner
@@ -96,7 +96,7 @@ def footage_aligner(predictor, landmarks: int | None, option: str = "--landmarks
     alignment, warning = choose_alignment(alignment_of(predictor), landmarks, option)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
-    say_landmarks(alignment.landmarks)
+    say_landmarks(alignment.landmarks, progress=progress)
     return face_aligner(alignment)
 
 

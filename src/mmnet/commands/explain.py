@@ -66,6 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-deletion-check", action="store_true",
                    help="skip the Grad-CAM map's deletion check (7 more predictions, seconds at 224 px on a CPU); "
                         "the figure then says the map is not tested for faithfulness")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress lines on stderr (at a terminal: 'loading the model ...', 'loading the landmark "
+                        "model ...'), as predict and spot take it")
     p.add_argument("--cmap", type=str, default="viridis", choices=("viridis", "magma", "inferno", "plasma", "cividis"),
                    help="perceptual colour map of the attention (default viridis)")
 
@@ -114,11 +117,11 @@ def run(args: argparse.Namespace) -> int:
     from ..infer.faces_note import faces_note
     from ..infer.provenance import licence_note, record_caption, training_record
 
-    predictor = load_predictor(args.checkpoint, device=args.device)
+    predictor = load_predictor(args.checkpoint, device=args.device, progress=not args.no_progress)
     clip = load_clip(request.source, request.apex_image)
     aligner = None
     if args.align:  # the checkpoint's landmark model and crop, unless --landmarks chose another
-        aligner = footage_aligner(predictor, landmarks)
+        aligner = footage_aligner(predictor, landmarks, progress=not args.no_progress)
         clip = align_clip(clip, request.onset, aligner=aligner)
     explanation = explain_clip(predictor, clip, onset=request.onset, apex=request.apex,
                                target_class=args.target_class, check_deletion=not args.no_deletion_check)

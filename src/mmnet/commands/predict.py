@@ -216,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime import keep_freed_memory
 
     keep_freed_memory()  # activations are reused across clips instead of page-faulted in again
-    predictor = load_predictor(args.checkpoint, device=args.device, fast_cpu=args.fast)
+    predictor = load_predictor(args.checkpoint, device=args.device, fast_cpu=args.fast, progress=not args.no_progress)
     from ..infer.model_summary import model_summary
     from ..infer.provenance import record_warning, training_record
 
@@ -225,11 +225,11 @@ def run(args: argparse.Namespace) -> int:
     summary = model_summary(args.checkpoint, list(predictor.class_names), training)
     model = {**model_identity(args.checkpoint), **summary} if args.json else None
     # the checkpoint's landmark model and crop, unless --landmarks chose another
-    aligner = footage_aligner(predictor, landmarks) if args.align else None
+    aligner = footage_aligner(predictor, landmarks, progress=not args.no_progress) if args.align else None
     # one clip: its error is the command's; several: a bad clip is listed at the end (stderr; --json keeps its
     # place), the others classified
     failures = [] if len(requests) > 1 else None
-    say_step(f"classifying {len(requests)} clip{'s' if len(requests) > 1 else ''} ...")
+    say_step(f"classifying {len(requests)} clip{'s' if len(requests) > 1 else ''} ...", progress=not args.no_progress)
     from ..progress import CountProgress
 
     # stdout (the table, the JSON) comes at the end: stderr says a long list is being worked through

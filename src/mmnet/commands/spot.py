@@ -71,7 +71,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter, e.g. macro.p=0.1 or face.check_every=0.5 (repeatable)")
     p.add_argument("--no-align", action="store_true",
-                   help="frames are face crops already: skip face detection (face.mode=none)")
+                   help="frames are face crops already: skip face detection (face.mode=none); whole uncropped "
+                        "frames find nothing (a note says so where the first frame shows a small face)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="write intervals.csv, spotting.csv, spot.json, timeline.png and spots.eaf (ELAN) here")

@@ -43,6 +43,7 @@ from ..media import (
 from ..media_damage import TRUNCATED
 from ..preprocess.exposure import unscaled_depth_warning
 from ..preprocess.face import SIDEWAYS, FaceAligner
+from ..preprocess.face_edge import OUTSIDE, face_edge_note
 from ..preprocess.face_watch import MOVED_SCALE, MOVED_SHIFT, face_moved_beyond, moved_face
 from ..preprocess.marker import read_marker
 from ..spotting import spot_apex
@@ -138,7 +139,8 @@ class Clip:
         declared = declared_frame_count(self._video)
         said = any(TRUNCATED in note for note in notes)  # the decoder stopped on the damage and said so itself
         short = cut_short(decoded, declared) and not said
-        self.notes[:] = [*notes, *([f"decoded {decoded} of {declared} frames: {TRUNCATED}"] if short else [])]
+        kept = [note for note in self.notes if OUTSIDE in note]  # align_clip's, on the onset frame's face
+        self.notes[:] = [*notes, *([f"decoded {decoded} of {declared} frames: {TRUNCATED}"] if short else []), *kept]
         self.decoded = decoded
 
     def check(self, number: int, what: str) -> None:
@@ -373,6 +375,8 @@ def align_clip(clip: Clip, onset: FrameNumber | None = None, *, aligner: FaceAli
     scores = {n_on: float(face.score)} if face is not None else {}
     detect = getattr(aligner, "detect", None)
     onset_box = getattr(face, "box", None)
+    edge = onset_box and face_edge_note(onset_box, image.shape, getattr(alignment, "landmarks", None))
+    clip.notes.extend([edge] if edge and edge not in clip.notes else [])  # shared with the aligned copy
 
     def face_check(frame: np.ndarray) -> float | None:
         found = detect(frame)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import PreprocessError, install_hint
+from .face_watch import other_faces
 from .landmarks import DEFAULT_LANDMARKS, LANDMARK_FILES, eye_centres, landmark_count, landmark_model_path
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "landmark_model_path",
     "alignment_matrix",
     "warp",
+    "detect_faces",
     "calibrate_geometry",
 ]
 
@@ -160,7 +162,8 @@ class Alignment:
         geometry: the crop it maps into.
         landmarks: (68, 2) or (5, 2) landmarks (x, y) on the frame it was estimated on (the aligner's model).
         face: the detection used (the highest-scoring one).
-        other_faces: further detections, best first; non-empty means several faces were found.
+        other_faces: further detections (``face_watch.other_faces``), best first; non-empty means several faces
+            were found.
     """
 
     matrix: np.ndarray
@@ -246,6 +249,13 @@ def _thread_detector():
     return detector
 
 
+def detect_faces(image: np.ndarray, upsample: int = 0, min_score: float = 0.0) -> list[FaceDetection]:
+    """The faces one pass of dlib's detector finds on ``image`` as it is, best first; no landmark model is loaded."""
+    rects, scores, _ = _thread_detector().run(_to_grey(image), upsample, min_score)
+    found = [FaceDetection((r.left(), r.top(), r.right(), r.bottom()), float(s)) for r, s in zip(rects, scores)]
+    return sorted(found, key=lambda d: -d.score)
+
+
 def _to_grey(image: np.ndarray) -> np.ndarray:
     """(H, W) or RGB (H, W, 3) uint8 -> contiguous (H, W) uint8."""
     image = np.asarray(image)
@@ -309,9 +319,7 @@ class FaceAligner:
     def detect_once(self, image: np.ndarray) -> list[FaceDetection]:
         """The faces one pass of the detector finds on ``image`` as it is (faces of 80 px and up at ``upsample``
         0), best score first: a look at a window already scaled to the face's size, without ``detect``'s retries."""
-        rects, scores, _ = _thread_detector().run(_to_grey(image), self.upsample, self.min_score)
-        found = [FaceDetection((r.left(), r.top(), r.right(), r.bottom()), float(s)) for r, s in zip(rects, scores)]
-        return sorted(found, key=lambda d: -d.score)
+        return detect_faces(image, self.upsample, self.min_score)
 
     def detect(self, image: np.ndarray) -> list[FaceDetection]:
         """All faces found, best score first (score, not size: small false positives exist)."""
@@ -357,8 +365,7 @@ class FaceAligner:
             raise FollowedFaceGone(f"no face found near the one followed at {list(near)} (left, top, right, bottom), "
                                    f"{len(faces)} other faces in view")
         pts = self.landmarks(grey, face)
-        return Alignment(alignment_matrix(pts, self.geometry), self.geometry, pts, face,
-                         tuple(f for f in faces if f is not face))
+        return Alignment(alignment_matrix(pts, self.geometry), self.geometry, pts, face, other_faces(faces, face))
 
 
 def calibrate_geometry(images, aligner: FaceAligner | None = None) -> CropGeometry:

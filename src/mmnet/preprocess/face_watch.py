@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["FaceWatch", "FACE_WATCH", "SPAN_KINDS", "LOOK_EVERY_S", "LOOK_EVERY_FRAMES", "MOVED_SHIFT",
            "MOVED_SCALE", "moved_face", "face_moved_beyond",
-           "LONG_CLIP_S", "long_video_warning", "several_faces_warning"]
+           "LONG_CLIP_S", "long_video_warning", "other_faces", "several_faces_warning"]
 
 #: Seconds of a video between two looks; a frame folder (no rate) is looked at every ``LOOK_EVERY_FRAMES``.
 LOOK_EVERY_S = 0.5
@@ -143,8 +143,16 @@ class FaceWatch:
                 "where the head stays still, or choose another --onset")
 
 
+def other_faces(faces, face) -> tuple:
+    """The detections of ``faces`` other than ``face``, best first: one rule for prepare's ``several_faces`` and
+    spot's note, every detection over the detector's threshold. No score sets a face-like pattern (a badge or a print
+    on clothing, 0.0-0.3) apart from a face: a synthetic second face in view scores 0.2-0.6 beside one of 1.05 at
+    successive checks; the sentences name each box and score instead."""
+    return tuple(f for f in faces if f is not face)
+
+
 def several_faces_warning(alignment) -> str | None:
-    """A sentence when the onset frame shows several faces (the highest-scoring one is cropped)."""
+    """A sentence when the onset frame shows several faces (the highest-scoring one is cropped; ``other_faces``)."""
     if not alignment.other_faces:
         return None
     others = ", ".join(f"{f.score:.2f} at {list(f.box)}" for f in alignment.other_faces)

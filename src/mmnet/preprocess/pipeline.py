@@ -45,6 +45,7 @@ from ..utils import atomic_write_text, check_writable, interrupts_held
 from .discover import IGNORED, LAYOUTS, ClipJob, desktop_note, discover, ignored_warning
 from .exposure import dark_warning, depth_warning
 from .face import CropGeometry, FaceAligner, require_face_extra
+from .face_edge import face_edge_warning
 from .face_watch import FACE_WATCH, FaceWatch, long_video_warning, several_faces_warning
 from .landmarks import DEFAULT_LANDMARKS, landmark_count
 from .marker import FolderState, folder_state, is_prepared, kept_message, read_record, write_marker
@@ -107,7 +108,8 @@ def _write_video(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, re
         watch.see(frame.index, frame.image)
         count, covered = count + 1, frame.index + 1  # frames lost to damaged data leave their numbers out
     result.warnings += [f"video: '{job.video}': {note}" for note in frames.notes]
-    result.warnings += [w for w in (watch.warning(), long_video_warning(job.video, fps, covered)) if w]
+    result.warnings += [w for w in (face_edge_warning(alignment, onset_image.shape), watch.warning(),
+                                    long_video_warning(job.video, fps, covered)) if w]
     result.face_watch = watch.record()
     declared = declared_frame_count(job.video)
     if cut_short(covered, declared):
@@ -151,7 +153,8 @@ def _write_frames(job: ClipJob, aligner: FaceAligner, tmp: Path, quality: int, r
             raise _ClipFailure("corrupt_frame", shown[0] if len(unreadable) == 1 else
                                f"{len(unreadable)} frames cannot be read{which}: " + " ".join(shown))
         count = len(job.frames)
-        result.warnings += [w for w in (depth_warning(depth), watch.warning()) if w]
+        result.warnings += [w for w in (depth_warning(depth), face_edge_warning(alignment, onset_image.shape),
+                                        watch.warning()) if w]
         result.face_watch = watch.record()
         onset_crop = alignment.apply(onset_image)
     result.n_frames = count

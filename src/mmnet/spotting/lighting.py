@@ -44,9 +44,12 @@ def steps(b: np.ndarray, fps: float) -> list[tuple[int, float]]:
     """(position, relative change) of each step of the brightness ``b`` (NaN: no face crop): one level held for the
     two seconds before it and another, more than ``STEP`` apart, for the two seconds after it (a hand that passes,
     or a blink, comes back). Found on the seconds' means (cheap, at every frame), then confirmed where both
-    stretches hold their level (``_flat``); the step is placed where the seconds' means change most."""
-    w = max(2, int(round(fps)))
+    stretches hold their level (``_flat``); the step is placed where the seconds' means change most. The levels are
+    confirmed on the brightness averaged over half a second: flicker (``flicker``) of a few percent, which would
+    spread a stretch's values past one level, averages out over its periods of a quarter second or less."""
+    w, half = max(2, int(round(fps))), max(2, int(round(fps / 2)))
     i = np.arange(len(b))
+    smooth = _mean(b, i - half // 2, i + half - half // 2)
     levels = [_mean(b, i + lo * w, i + (lo + 1) * w) for lo in (-2, -1, 0, 1)]
     with np.errstate(invalid="ignore", divide="ignore"):
         rel, held, settled = levels[2] / levels[1] - 1.0, levels[3] / levels[1] - 1.0, levels[1] / levels[0] - 1.0
@@ -55,10 +58,14 @@ def steps(b: np.ndarray, fps: float) -> list[tuple[int, float]]:
     out = []
     for a, z in zip(edges[::2], edges[1::2]):
         for at in range(max(int(a), 2 * w), min(int(z), len(b) - 2 * w + 1)):
-            low, high = _flat(b[at - 2 * w:at]), _flat(b[at:at + 2 * w])
+            low, high = _flat(smooth[at - 2 * w:at]), _flat(smooth[at:at + 2 * w])
             if low is not None and high is not None and abs(high / low - 1.0) > STEP:
                 at = int(a) + int(np.argmax(np.abs(rel[a:z])))  # confirmed: placed where the level moves most
-                out.append((at, float(rel[at])))
+                if out and at - out[-1][0] < 2 * w:  # one step whose seconds' means a slow flicker split: the larger
+                    if abs(rel[at]) > abs(out[-1][1]):
+                        out[-1] = (at, float(rel[at]))
+                else:
+                    out.append((at, float(rel[at])))
                 break
     return out
 
