@@ -335,7 +335,8 @@ def test_request_problems_are_json(client):
     assert_person_readable(answer, 422, "'Onset' is not read", "did you mean 'onset'?")
     assert (answer.json()["code"], answer.json()["field"]) == ("field_invalid", "Onset")
     assert_person_readable(client.post("/api/predict", files={"file": ("a.mp4", b"x")}, data={"apx": "5"}), 422,
-                           "'apx' is not read", "did you mean 'apex'?")
+                           "'apx' is not read", "did you mean 'apex'?",
+                           "form fields are file, onset, apex")
     assert_person_readable(client.post("/api/predict", files=[("file", ("a.mp4", b"x")), ("file2", ("b.mp4", b"y"))]),
                            422, "'file2' is not read")
     assert_person_readable(client.post("/api/recordings", files={"file": ("a.mp4", b"x")},

@@ -77,11 +77,12 @@ def test_a_form_field_added_to_a_route_is_read_without_a_second_list():
             "threshold": 0.5, "min_score": 2.0}
         got = c.post("/upload", files=video, data={"Threshold": "0.5"}).json()
         assert (got["field"], got["refused"]) == ("Threshold", "The form field 'Threshold' is not read by this "
-                                                               "endpoint: did you mean 'threshold'?")
+                                                               "endpoint: did you mean 'threshold'? (its form "
+                                                               "fields are video, threshold, min-score)")
         got = c.post("/upload", files=video, data={"min_score": "2"}).json()  # sent under its alias only
-        assert got["refused"].endswith("did you mean 'min-score'?")
+        assert got["refused"].endswith("did you mean 'min-score'? (its form fields are video, threshold, min-score)")
         got = c.post("/upload", files=video, data={"threshhold": "2"}).json()  # a spelling slip, not case alone
-        assert got["refused"].endswith("did you mean 'threshold'?")
+        assert "did you mean 'threshold'? (its form fields are" in got["refused"]
         got = c.post("/upload", files=video, data={"colour": "2"}).json()  # nothing close: the whole list
         assert got["refused"].endswith("its form fields are video, threshold, min-score")
         assert "(curl: -F threshold=VALUE)" in c.post("/upload?threshold=1", files=video).json()["refused"]

@@ -45,7 +45,9 @@ async def check_form(request: Request) -> None:
             # a case slip first ('Onset'), else a close spelling ('apx', 'min_score' for the alias 'min-score')
             near = next((f for f in allowed if f.lower() == name.lower()), None) or next(
                 iter(difflib.get_close_matches(name.lower(), allowed, n=1, cutoff=0.6)), None)
-            said = f"did you mean '{near}'?" if near else f"its form fields are {', '.join(allowed)}"
+            # the list too: a close name may be another setting ('offset' is no misspelt 'onset')
+            fields = f"its form fields are {', '.join(allowed)}"
+            said = f"did you mean '{near}'? ({fields})" if near else fields
             raise UploadError(f"The form field '{name}' is not read by this endpoint: {said}", 422,
                               "field_invalid", field=name)
         if name not in files and len(form.getlist(name)) > 1:
