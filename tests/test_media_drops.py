@@ -228,3 +228,27 @@ def test_the_recorded_rate_is_the_one_the_times_step_at(tmp_path):
     for video, rate in ((path, float(ntsc)), (jittered, None)):
         with av.open(str(video)) as container:
             assert recorded_rate(av, video, container.streams.video[0]) == rate
+
+
+def test_a_drop_is_found_where_libav_guesses_the_average_rate(tmp_path):
+    """Frame 1 at 1.1 frames in an MP4 of time base 1/30000, frames 150-164 dropped: libav takes the average rate
+    (28.3 fps, lowered by the drop) for its guess too, so the two agreed and the drop went unfound, every later frame
+    numbered 15 low. The rate the times step at is 30 fps: the drop is found and named."""
+    kept = [i for i in range(270) if i not in range(150, 165)]
+    path = tmp_path / "guess-is-average.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=RATE)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = fractions.Fraction(1, 30000)
+        for i in kept:
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 7) % 250, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = (1100 if i == 1 else i * 1000), fractions.Fraction(1, 30000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    with av.open(str(path)) as container:  # the premise: libav's guess is the average, not 30 fps
+        video = container.streams.video[0]
+        assert float(video.guessed_rate) == pytest.approx(float(video.average_rate)) != RATE
+    assert video_header(path)[0] == RATE
+    stream = stream_video(path)
+    assert [f.index for f in stream] == kept
+    assert any("frames 150-164 are not in the file (15 frames the camera dropped" in n for n in stream.notes)

@@ -234,11 +234,13 @@ def frame_rate(av, path: Path, stream) -> tuple[float | None, str]:
     """(frames per second, a note when the container's rates disagree). An AVI holding H.264 with B-frames
     declares an average rate twice the real one (it counts packets, not frames): when the two rates the
     container gives differ by a whole factor (the rate its packets' times step at, ``recorded_rate``, and the average
-    too), the spacing of the first frames' times decides. ``recorded_rate`` stands for the guessed rate where the two
-    differ: libav guesses from the first frames, where one time off the grid moves it (to 60 fps for 30 fps)."""
+    too), the spacing of the first frames' times decides. ``recorded_rate`` stands for the guessed rate: libav guesses
+    from the first frames, where one time off the grid moves it (to 60 fps for 30 fps, or to the average)."""
     average, guessed = stream.average_rate, stream.guessed_rate
     rate = float(average or guessed or 0) or None
-    recorded = recorded_rate(av, path, stream) if average and guessed and average != guessed else None
+    # measured always (the packets' times are read for the drop search anyway): libav may take the average, lowered
+    # by the frames dropped, for its guess too, where an early time lies off the grid (28.3 and 28.3 for 30 fps)
+    recorded = recorded_rate(av, path, stream) if average and guessed else None
     if average and guessed and all(_whole_factor(float(average), float(r)) for r in (guessed, recorded) if r):
         measured = _measured_rate(av, path, stream.index)
         if measured:
@@ -247,7 +249,8 @@ def frame_rate(av, path: Path, stream) -> tuple[float | None, str]:
             return measured, _measured_note(measured, f"both {float(average):.4g} fps (its average) and "
                                                       f"{float(guessed):.4g} fps")
     guessed = recorded or guessed
-    if average and guessed and average != guessed and dropped_runs(av, path, stream, float(guessed), MAX_LOST_SECONDS):
+    if average and guessed and abs(float(average) / float(guessed) - 1) > 1e-9 and dropped_runs(
+            av, path, stream, float(guessed), MAX_LOST_SECONDS):
         return float(guessed), ""  # the average counts the frames a camera dropped: it recorded at the other
     return rate, ""
 
