@@ -133,3 +133,16 @@ def test_a_config_value_in_messages_is_written_as_typed():
     from mmnet.config_effect import as_written
 
     assert as_written("数据/实验一") == "数据/实验一" and as_written(["积极", 1]) == "[积极, 1]"
+
+
+def test_a_pair_split_at_a_full_width_comma_names_the_comma():
+    with pytest.raises(ConfigError, match=r"'积极' is not label=class; '，' \(a full-width comma\) separates like ','"):
+        label_map_scheme("happiness=正面，积极, disgust=负面, others=-")
+    with pytest.raises(ValueError, match=r"'，' \(a full-width comma\) separates like ','"):
+        parse_tier_types("微表情=micro，宏表情")
+
+
+def test_the_enumeration_comma_is_not_a_separator_and_is_named():
+    with pytest.raises(ConfigError, match="'、' is not a separator"):
+        label_map_scheme("高兴=积极、厌恶=消极")
+    assert label_map_scheme("惊讶=惊讶、恐惧, 高兴=积极")["classes"] == ("惊讶、恐惧", "积极")
