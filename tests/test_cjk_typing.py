@@ -2,6 +2,7 @@
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -146,3 +147,21 @@ def test_the_enumeration_comma_is_not_a_separator_and_is_named():
     with pytest.raises(ConfigError, match="'、' is not a separator"):
         label_map_scheme("高兴=积极、厌恶=消极")
     assert label_map_scheme("惊讶=惊讶、恐惧, 高兴=积极")["classes"] == ("惊讶、恐惧", "积极")
+
+
+def test_score_spots_classes_agree_tiers_folds_and_composite_roots_read_full_width_commas(tmp_path):
+    from mmnet.commands.agree_read import parse_coder
+    from mmnet.commands.score_spots import _classes
+    from mmnet.dataset_root import parse_root
+    from mmnet.train.fold_choice import choose_folds
+
+    assert _classes("负面，正面,惊讶") == ("负面", "正面", "惊讶")
+    assert parse_coder(str(tmp_path / "a.eaf") + "#编码员1，编码员2").tiers == ("编码员1", "编码员2")
+    folds = [("samm", [], []), ("smic", [], []), ("casme2", [], [])]
+    assert choose_folds(folds, ["samm，smic"], "lodo") == ("samm", "smic")
+    assert parse_root("composite", "casme2＝/d/c，samm=/d/s") == {"casme2": Path("/d/c"), "samm": Path("/d/s")}
+    folder = tmp_path / "实验＝一"
+    folder.mkdir()
+    assert parse_root("casme2", str(folder)) == folder  # a folder's own name is kept as written
+    with pytest.raises(ConfigError, match=r"'，' \(a full-width comma\) separates like ','"):
+        parse_root("composite", "casme2=/d/c，/d/s")
