@@ -2,6 +2,7 @@
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +134,34 @@ def test_a_config_value_in_messages_is_written_as_typed():
     from mmnet.config_effect import as_written
 
     assert as_written("数据/实验一") == "数据/实验一" and as_written(["积极", 1]) == "[积极, 1]"
+
+
+def test_a_pair_split_at_a_full_width_comma_names_the_comma():
+    with pytest.raises(ConfigError, match=r"'积极' is not label=class; '，' \(a full-width comma\) separates like ','"):
+        label_map_scheme("happiness=正面，积极, disgust=负面, others=-")
+    with pytest.raises(ValueError, match=r"'，' \(a full-width comma\) separates like ','"):
+        parse_tier_types("微表情=micro，宏表情")
+
+
+def test_the_enumeration_comma_is_not_a_separator_and_is_named():
+    with pytest.raises(ConfigError, match="'、' is not a separator"):
+        label_map_scheme("高兴=积极、厌恶=消极")
+    assert label_map_scheme("惊讶=惊讶、恐惧, 高兴=积极")["classes"] == ("惊讶、恐惧", "积极")
+
+
+def test_score_spots_classes_agree_tiers_folds_and_composite_roots_read_full_width_commas(tmp_path):
+    from mmnet.commands.agree_read import parse_coder
+    from mmnet.commands.score_spots import _classes
+    from mmnet.dataset_root import parse_root
+    from mmnet.train.fold_choice import choose_folds
+
+    assert _classes("负面，正面,惊讶") == ("负面", "正面", "惊讶")
+    assert parse_coder(str(tmp_path / "a.eaf") + "#编码员1，编码员2").tiers == ("编码员1", "编码员2")
+    folds = [("samm", [], []), ("smic", [], []), ("casme2", [], [])]
+    assert choose_folds(folds, ["samm，smic"], "lodo") == ("samm", "smic")
+    assert parse_root("composite", "casme2＝/d/c，samm=/d/s") == {"casme2": Path("/d/c"), "samm": Path("/d/s")}
+    folder = tmp_path / "实验＝一"
+    folder.mkdir()
+    assert parse_root("casme2", str(folder)) == folder  # a folder's own name is kept as written
+    with pytest.raises(ConfigError, match=r"'，' \(a full-width comma\) separates like ','"):
+        parse_root("composite", "casme2=/d/c，/d/s")

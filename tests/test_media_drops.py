@@ -252,3 +252,17 @@ def test_a_drop_is_found_where_libav_guesses_the_average_rate(tmp_path):
     stream = stream_video(path)
     assert [f.index for f in stream] == kept
     assert any("frames 150-164 are not in the file (15 frames the camera dropped" in n for n in stream.notes)
+
+
+@pytest.mark.parametrize("times_ms", [
+    # 44 steps of 33 ms, one of 100 ms, 43 of 67 ms: the median step (50 ms) leaves only the 100 ms one on a grid
+    [round(i * 1000 / 30) for i in range(45)] + [round(1500 + (i + 1) * 1000 / 15) for i in range(45)],
+    # 30 fps, then more steps at 15 fps: the 15 fps grid holds none of the 33 ms steps
+    [round(i * 1000 / 30) for i in range(40)] + [round(1300 + (i + 1) * 1000 / 15) for i in range(60)],
+], ids=["30-gap-15", "30-then-15"])
+def test_a_rate_that_changes_partway_is_no_recorded_rate(tmp_path, times_ms):
+    from mmnet.media_drops import recorded_rate
+
+    video = _mp4(tmp_path / "vfr.mp4", range(len(times_ms)), times_ms)
+    with av.open(str(video)) as container:
+        assert recorded_rate(av, video, container.streams.video[0]) is None

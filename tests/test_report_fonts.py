@@ -136,3 +136,37 @@ def test_the_explanation_figure_of_a_cjk_caption_logs_one_note(fonts, once, capl
     assert not [w for w in recwarn if "Glyph" in str(w.message)]
     (record,) = caplog.records
     assert "In the explanation figure, some characters" in record.message and "积极" in record.message
+
+
+def test_figures_drawn_at_once_in_threads_keep_the_glyph_warnings_out(fonts, once, recwarn):
+    # mmnet serve draws in a thread pool: with warnings.catch_warnings() per figure, the first figure to finish
+    # restored the filters saved before the second began, and the second's glyph warnings came back
+    import threading
+    import warnings
+
+    from matplotlib.figure import Figure
+
+    fonts()
+    both_in, first_out = threading.Barrier(2, timeout=10), threading.Event()
+
+    def draw(first: bool):
+        fig = Figure()
+        fig.text(0, 0, "张三")
+        with ff.fitted_fonts(fig, "the timeline figure", "spot again"):
+            both_in.wait()
+            if not first:
+                assert first_out.wait(10)
+                warnings.warn("Glyph 24352 (\\N{CJK UNIFIED IDEOGRAPH-5F20}) missing from font(s) DejaVu Sans.",
+                              UserWarning, stacklevel=1)
+        if first:
+            first_out.set()
+        done.append(first)
+
+    done: list[bool] = []
+    threads = [threading.Thread(target=draw, args=(first,)) for first in (True, False)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(done) == [False, True]  # both drew (an error in a thread would leave its figure out)
+    assert not [w for w in recwarn if "Glyph" in str(w.message)]

@@ -233,6 +233,18 @@ def test_folds_that_differ_are_named_each_and_a_head_nodes_other_cuda_is_said(tm
     assert "(cuda_version 12.4, cudnn_version 90100, cuda_driver 550.54.15, from the folds' done.json) give" in note
 
 
+def test_a_driver_the_folds_did_not_record_is_no_difference():
+    from mmnet.report.cuda_terms import cuda_versions
+
+    env = {"cuda_version": "12.4", "cudnn_version": 90100, "cuda_driver": "550.54"}
+    folds = [{"cuda_version": "12.4", "cudnn_version": 90100}]
+    text = cuda_versions(env, folds)
+    assert "differ" not in text
+    assert text == ("cuda_version 12.4, cudnn_version 90100, from the folds' done.json; the folds record no "
+                    "cuda_driver; env.json's, of the machine that started the run: cuda_driver 550.54")
+    assert "differ: cuda_version 12.1" in cuda_versions({**env, "cuda_version": "12.1"}, folds)
+
+
 def test_a_cpu_run_names_no_gpu_software(tmp_path):
     report = build_report(_gpu_run(tmp_path, None, "cpu", "cpu"))
     assert "gpu_software" not in report["recipe"] and report["fold_cuda"] == {}

@@ -497,3 +497,22 @@ def test_the_printed_summary_gives_the_subjects_interval_and_chance_as_summary_m
     assert rows == {"right": "3 [1.0000, 1.0000] (rough) above chance",
                     "wrong": "3 [0.0000, 0.0000] (rough) at or below chance", "later": "(NOT RUN) - - -"}
     assert max(len(line) for line in lines) <= 120  # a terminal's width: the columns split over two tables
+
+
+def test_the_recorded_sweep_writes_cjk_as_written_and_an_escaped_record_reads_the_same(tmp_path, base):
+    # sweep.yaml and its set lines wrote 实验 as "\u5B9E\u9A8C"; a record an earlier mmnet wrote so still reads back
+    from mmnet.config import config_to_dict
+
+    sweep_file = _write(tmp_path / "configs" / "s.yaml", {
+        "base": "base.yaml", "set": TINY, "settings": {"paper": {}, "no_pc": {"data.annotation": "标注.csv"}}})
+    root = tmp_path / "实验 数据"
+    sweep = load_sweep(sweep_file, [("data.root", str(root))])
+    text = sweep.as_yaml()
+    assert f"data.root={root}" in text and "标注.csv" in text and "\\u" not in text
+    out = tmp_path / "out"
+    out.mkdir()
+    escaped = load_sweep(_write(out / "old.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False)))
+    assert "\\u" in (out / "old.yaml").read_text()
+    now = load_sweep(_write(out / "sweep.yaml", text))
+    assert [config_to_dict(s.config) for s in now.settings] == [config_to_dict(s.config) for s in escaped.settings]
+    assert [s.name for s in now.settings] == ["paper", "no_pc"] and now.settings[0].config.data.root == str(root)

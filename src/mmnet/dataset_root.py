@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from .errors import ConfigError
 from .overrides import parse_override
+from .typed_separators import ascii_separators, separator_note
 
 __all__ = ["parse_root", "format_root", "absolute_paths", "absolute_override"]
 
@@ -27,6 +28,9 @@ def parse_root(dataset: str, root: str | Path | list | tuple | dict | None) -> P
         items = [str(r) for r in root]
     else:
         items = [str(root)]
+    typed = items
+    if dataset == "composite":  # '，' and '＝' separate as ',' and '=' (typed_separators), but not in a folder there
+        items = [item if Path(item).expanduser().exists() else ascii_separators(item) for item in items]
     if not any("=" in item for item in items):
         if len(items) > 1:
             raise ConfigError(f"--root given {len(items)} times; give one folder (or PART=DIR for the composite).")
@@ -36,7 +40,8 @@ def parse_root(dataset: str, root: str | Path | list | tuple | dict | None) -> P
     pairs = [piece.split("=", 1) for item in items for piece in item.split(",") if piece.strip()]
     bad = ["=".join(p) for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
     if bad:
-        raise ConfigError(f"--root values {bad} are not PART=DIR (e.g. casme2=/data/CASME2).")
+        raise ConfigError(f"--root values {bad} are not PART=DIR; {separator_note(''.join(typed))}"
+                          "write them as casme2=/data/CASME2,samm=/data/SAMM.")
     parts = {k.strip().lower(): Path(v.strip()).expanduser() for k, v in pairs}
     if len(parts) != len(pairs):
         raise ConfigError(f"--root names a part twice: {[k for k, _ in pairs]}")

@@ -68,8 +68,8 @@ def recorded_rate(av, path: Path, stream) -> float | None:
     """The rate the video ``stream`` at ``path`` was recorded at, from its own packet times (read without decoding;
     the final one is not counted): the frames spanned by the steps of a whole number of frames (within ``OFF_GRID``)
     over their seconds, snapped to the nearest rate the container declares (average, guessed) within ``SNAP`` (more
-    for a coarse time base), else the nearest of ``NOMINAL``; None where none is that close (a variable rate), or
-    the times cannot be read.
+    for a coarse time base), else the nearest of ``NOMINAL``; None where none is that close, or fewer than ``STEADY``
+    of the steps lie on the rate's grid (a variable rate), or the times cannot be read.
 
     One time off the grid lengthens the step before it and shortens the one after by as much: both count, or
     neither does, so it moves this rate no more than a tick's rounding, unlike libav's guess from the first frames.
@@ -88,6 +88,8 @@ def recorded_rate(av, path: Path, stream) -> float | None:
             return None
         span = float(steps[counted].sum())
         measured = float(whole[counted].sum()) / span
+    if counted.mean() < STEADY:
+        return None  # most steps off this rate's grid (30 then 15 fps; steps of 33 and 67 ms): no one rate
     tolerance = min(max(SNAP, 2 * float(stream.time_base) / span), _SNAP_MOST)
     declared = [float(r) for r in (stream.average_rate, stream.guessed_rate) if r]
     for rates in (declared, NOMINAL):  # a declared rate first: what the camera wrote where the times fit it

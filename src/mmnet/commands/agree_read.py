@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..typed_separators import split_typed
 from .score_spots_hints import shown
 from .score_spots_read import ReadOptions, file_text, read_intervals
 
@@ -33,7 +34,7 @@ def parse_coder(text: str) -> Coder:
     path, tiers = Path(text), None
     if not path.exists() and "#" in text:
         head, _, names = text.rpartition("#")
-        tiers = tuple(n.strip() for n in names.split(",") if n.strip())
+        tiers = tuple(split_typed(names))  # FILE#甲，乙 as FILE#甲,乙 (typed_separators)
         if not tiers:
             raise DataError(f"{text!r}: name the tiers after '#', e.g. '{head}#ME_coder1' (a tier id, or the "
                             "annotator of the tiers).")

@@ -85,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     n = model.config.num_classes
     names = None
     if args.class_names:
-        names = [s.strip() for s in args.class_names.split(",")]
+        from ..typed_separators import ascii_separators
+
+        names = [s.strip() for s in ascii_separators(args.class_names, ",").split(",")]  # '，' as ','
         if len(names) != n:
             raise ConfigError(f"--class-names gives {len(names)} names but the checkpoint has {n} classes")
         if len(set(names)) != n or not all(names):  # the checkpoint could not be loaded again

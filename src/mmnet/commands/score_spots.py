@@ -66,6 +66,7 @@ import sys
 from pathlib import Path
 
 from ..choices import LONG_VIDEO_DATASETS, SPOT_SCORE_MODES
+from ..typed_separators import ascii_separators
 from .score_spots_hints import shown
 from .score_spots_read import ReadOptions, add_read_arguments, is_coder_file, read_intervals
 
@@ -99,8 +100,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _classes(text: str) -> tuple[str, ...]:
-    """--classes: comma-separated names, lower-cased as the files' emotions are read."""
-    names = tuple(c.strip().lower() for c in text.split(","))
+    """--classes: comma-separated names (the full-width '，' too), lower-cased as the files' emotions are read."""
+    names = tuple(c.strip().lower() for c in ascii_separators(text, ",").split(","))
     if not all(names) or len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"{text!r}: give distinct class names separated by commas, e.g. "
                                          "negative,positive,surprise")

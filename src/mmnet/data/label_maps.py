@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..errors import ConfigError
-from ..typed_separators import ascii_separators
+from ..typed_separators import ascii_separators, separator_note
 from .case_keys import fold_words
 
 __all__ = ["TABLE_DATASET", "TABLE_SCHEME", "is_label_map", "label_map_scheme", "table_scheme", "one_class"]
@@ -48,15 +48,15 @@ def label_map_scheme(text: str, classes: Iterable[str] | None = None) -> dict:
             continue
         label, sep, target = (s.strip() for s in item.partition("="))
         if not sep or not label:
-            raise ConfigError(f"data.scheme label map {text!r}: {item!r} is not label=class; write it as {_EXAMPLE} "
-                              "(label=- leaves a label out).")
+            raise ConfigError(f"data.scheme label map {text!r}: {item!r} is not label=class; "
+                              f"{separator_note(text)}write it as {_EXAMPLE} (label=- leaves a label out).")
         key = fold_words(label)  # labels are compared in lower case, single-spaced, as loaders read them (Sample.label)
         cls = None if target in ("", "-") else target
         if cls is not None and "=" in cls:
             # 'a=b=c': one pair's '=' too many, or a comma missing between two pairs
             raise ConfigError(f"data.scheme label map {text!r}: class {cls!r} (of label {label!r}) contains '=': a "
-                              "class name holds no '=' or comma (of any width, '，' and '＝' included); separate "
-                              f"the pairs with commas, as in {_EXAMPLE}.")
+                              "class name holds no '=' or comma (of any width, '，' and '＝' included); "
+                              f"{separator_note(text)}separate the pairs with commas, as in {_EXAMPLE}.")
         if cls is not None and (same := spelled.setdefault(fold_words(cls), cls)) != cls:
             # classes are compared as labels are: two spellings would train two classes of one name
             raise ConfigError(f"data.scheme label map {text!r}: class {same!r} is also written {cls!r}; write each "

@@ -3,7 +3,8 @@
 Each fold's done.json records the CUDA and cuDNN versions, cuDNN's autotuning and the NVIDIA driver of the machine
 the fold trained on; env.json those of the machine that started the run, which under Ray or SLURM is another one,
 maybe without a GPU. The report names the folds' (each distinct value where they differ) and says where env.json's
-differ or are missing; a run whose done.json record none (before mmnet 0.2.0) names env.json's.
+differ (of the versions both record) or are missing, and names env.json's of a version the folds did not record;
+a run whose done.json record none (before mmnet 0.2.0) names env.json's.
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ def cuda_versions(env: dict, done: Sequence[dict] = ()) -> str:
         text += " (the folds differ)"
     if not started:
         return text + "; env.json, of the machine that started the run, records none"
-    if any(folds.get(key) != [env[key]] for key in CUDA_VERSIONS if env.get(key) is not None):
+    recorded = [key for key in CUDA_VERSIONS if env.get(key) is not None]
+    # a key the folds did not record (a driver they could not read) is no difference: compared where both record it
+    if any(folds[key] != [env[key]] for key in recorded if key in folds):
         return text + f"; env.json's, of the machine that started the run, differ: {started}"
+    if absent := {key: [env[key]] for key in recorded if key not in folds}:
+        return text + (f"; the folds record no {' or '.join(absent)}; env.json's, of the machine that started the "
+                       f"run: {_named(absent)}")
     return text
 
 

@@ -10,6 +10,7 @@ other figures (``mmnet explain``'s, ``mmnet spot``'s timeline, those ``mmnet ser
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ GLYPH_WARNING = r"Glyph \d+ .*missing from font"
 
 log = logging.getLogger("mmnet.figures")
 _noted: set[str] = set()  # the figures whose note was logged: once a process (a server draws many)
+_filter_lock = threading.Lock()
 
 
 def _installed() -> dict[str, str]:
@@ -104,10 +106,18 @@ def fitted_fonts(fig, figures: str, again: str) -> Iterator[None]:
     if len(family) > 1:  # only where needed: figures of Latin names stay as they were
         for text in texts:
             text.set_fontfamily(family)
-    with warnings.catch_warnings():
-        if undrawable:
-            warnings.filterwarnings("ignore", GLYPH_WARNING, UserWarning)
-        yield
+    if undrawable:
+        _ignore_glyph_warnings()
+    yield
     if undrawable and figures not in _noted:
         _noted.add(figures)
         log.warning(missing_glyphs_note(undrawable, figures=figures, kept="", again=again))
+
+
+def _ignore_glyph_warnings() -> None:
+    """Leaves matplotlib's glyph warnings out for the rest of the process, where the note says it once instead. Not
+    ``warnings.catch_warnings()`` around the drawing: that saves and restores the whole filter list, so two figures
+    drawn at once (``mmnet serve`` draws in a thread pool) restored each other's and the warnings came back."""
+    with _filter_lock:
+        if not any(f[0] == "ignore" and f[1] is not None and f[1].pattern == GLYPH_WARNING for f in warnings.filters):
+            warnings.filterwarnings("ignore", GLYPH_WARNING, UserWarning)

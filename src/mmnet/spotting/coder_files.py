@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..choices import TIER_IGNORE
 from ..errors import AnnotationError
-from ..typed_separators import ascii_separators
+from ..typed_separators import ascii_separators, separator_note
 from .coder_boris import boris_fps, is_boris, read_boris
 from .coder_elan import is_elan_text, read_eaf, read_elan_text
 from .coder_records import Annotation, video_stem
@@ -92,8 +92,8 @@ def parse_tier_types(text: str) -> dict[str, str]:
         kind = kind.strip()
         mapped = IGNORE if kind.lower() == IGNORE else parse_type(kind)
         if not sep or not name.strip() or mapped is None:
-            raise ValueError(f"{part!r}: give NAME=TYPE pairs separated by commas, TYPE micro, macro or {IGNORE}, "
-                             "e.g. ME=micro,MaE=macro")
+            raise ValueError(f"{part!r}: {separator_note(text)}give NAME=TYPE pairs separated by commas, TYPE "
+                             f"micro, macro or {IGNORE}, e.g. ME=micro,MaE=macro")
         out[name.strip().lower()] = mapped
     if not out:
         raise ValueError(f"{text!r}: give NAME=TYPE pairs, e.g. ME=micro,MaE=macro")

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from ..data.subject_ids import names_subject
 from ..errors import ConfigError, did_you_mean
+from ..typed_separators import split_typed
 
 __all__ = ["choose_folds"]
 
@@ -26,9 +27,7 @@ def choose_folds(folds: Sequence[tuple[str, list[int], list[int]]], asked: Itera
     fold must not leave the user with a run of nothing."""
     names = [name for name, _, _ in folds]
     chosen: set[str] = set()
-    for word in (w.strip() for a in asked for w in str(a).split(",")):
-        if not word:
-            continue
+    for word in (w for a in asked for w in split_typed(str(a))):  # '，' separates as ',' (typed_separators)
         hits = [n for n in names if n.casefold() == word.casefold()]
         if not hits and protocol == "loso":
             hits = [n for n in names if _same_subject(n, word)]

@@ -42,7 +42,7 @@ from ..config import (
     set_value,
     without_derived,
 )
-from ..config_effect import effective_config, inert_in_both
+from ..config_effect import as_written, effective_config, inert_in_both
 from ..config_history import rename_earlier_keys, renamed_key
 from ..dataset_root import absolute_override
 from ..errors import ConfigError, MMNetError
@@ -107,6 +107,12 @@ class Sweep:
                 "command_line": list(given.get("command_line", [])), "seeds": self.seeds,
                 "settings": {k: dict(v) for k, v in self.overrides.items()}}
 
+    def as_yaml(self) -> str:
+        """OUT/sweep.yaml's text: ``to_dict`` with CJK as written. A record an earlier mmnet wrote with \\u escapes
+        reads back the same (YAML's escapes are the same text); a resume matches settings by their names (ASCII)
+        and their run folders' config.yaml, never by this text."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
 
 def _as_text(item: str | tuple[str, object]) -> str:
     """An override as ``--set`` takes it: a plain flag's ``(key, value)`` with its value quoted as YAML, so that it
@@ -114,8 +120,7 @@ def _as_text(item: str | tuple[str, object]) -> str:
     if isinstance(item, str):
         return item
     key, value = item
-    text = yaml.safe_dump(value, default_flow_style=True, width=float("inf")).removesuffix("\n...\n").strip()
-    return f"{key}={text}"
+    return f"{key}={as_written(value)}"  # CJK as written, as config.yaml writes it (not \u escapes)
 
 
 def _base_ref(path: Path) -> str:
@@ -327,7 +332,7 @@ def _run(sweep: Sweep, out: Path, executor: ExecutorConfig | None, progress: boo
             runs.append(prepare_run(setting.config, folder, progress=progress,
                                     measure=executor is None or executor.executor == "local", setting=setting.name))
     # After every setting passed prepare_run's same-config check (a rerun must be the same sweep).
-    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))  # every setting
+    atomic_write_text(out / "sweep.yaml", sweep.as_yaml())  # every setting
     # a failure of folds is raised after the reports of what finished and the summary
     submitted, failure = run_prepared(runs, executor, progress=progress, rebuilt="reports")
     if submitted:
