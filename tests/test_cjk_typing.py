@@ -163,5 +163,21 @@ def test_score_spots_classes_agree_tiers_folds_and_composite_roots_read_full_wid
     folder = tmp_path / "实验＝一"
     folder.mkdir()
     assert parse_root("casme2", str(folder)) == folder  # a folder's own name is kept as written
-    with pytest.raises(ConfigError, match=r"'，' \(a full-width comma\) separates like ','"):
-        parse_root("composite", "casme2=/d/c，/d/s")
+    with pytest.raises(ConfigError, match=r"'，' \(a full-width comma\) separates like ','; .* Write them as"):
+        parse_root("composite", "casme2=/d/c，samm＝")
+
+
+def test_a_composite_parts_folder_may_hold_full_width_separators(tmp_path):
+    """'，' and '＝' separate PART=DIR pieces, but a folder's own name may hold them after its PART=: such a root
+    worked before they were read as separators, and a run or sweep that has one in config.yaml still loads."""
+    from mmnet.dataset_root import format_root, parse_root
+
+    comma, equals = tmp_path / "数据，CASME2", tmp_path / "a＝b"
+    assert parse_root("composite", f"casme2={comma}") == {"casme2": comma}
+    assert parse_root("composite", f"casme2＝{comma}，samm={equals}") == {"casme2": comma, "samm": equals}
+    assert parse_root("composite", [f"casme2={comma}", f"samm={equals}"]) == {"casme2": comma, "samm": equals}
+    assert parse_root("composite", {"casme2": str(comma)}) == {"casme2": comma}  # data.root as a mapping
+    parts = {"casme2": comma, "samm": equals}
+    assert parse_root("composite", format_root(parts)) == parts  # as config.yaml keeps it
+    with pytest.raises(ConfigError, match="No dataset root"):
+        parse_root("composite", {})

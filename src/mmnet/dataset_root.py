@@ -4,14 +4,20 @@ composite dataset; parsed here and nowhere else (re-exported by :mod:`mmnet.conf
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
 from .errors import ConfigError
 from .overrides import parse_override
-from .typed_separators import ascii_separators, separator_note
+from .typed_separators import separator_note
 
 __all__ = ["parse_root", "format_root", "absolute_paths", "absolute_override"]
+
+# The composite's PART=DIR pieces: split at ',' and at a full-width '，' that a PART= follows (a folder's own name may
+# hold '，'), each piece at its first '=' or '＝' (a folder's name may hold either after it).
+_PIECES = re.compile(r"\s*(?:,|，(?=\s*[^\s,，=＝/\\]+\s*[=＝]))\s*")
+_PART_DIR = re.compile(r"\s*[=＝]\s*")
 
 
 def parse_root(dataset: str, root: str | Path | list | tuple | dict | None) -> Path | dict[str, Path]:
@@ -20,28 +26,35 @@ def parse_root(dataset: str, root: str | Path | list | tuple | dict | None) -> P
     Accepted forms: a folder; ``"casme2=DIR,samm=DIR,smic=DIR"``; a list of such items (what a
     repeated ``--root`` gives: ``["casme2=DIR", "samm=DIR", ...]``); a mapping part -> folder.
     """
-    if root is None or root == [] or root == "":
+    if root is None or root == [] or root == "" or root == {}:
         raise ConfigError(f"No dataset root given: pass --root DIR (or set data.root) for dataset {dataset!r}.")
+    if isinstance(root, dict) and dataset == "composite":  # folders as written: a mapping has no separators to read
+        return _parts([(str(k), str(v)) for k, v in root.items()])
     if isinstance(root, dict):
         items = [f"{k}={v}" for k, v in root.items()]
     elif isinstance(root, (list, tuple)):
         items = [str(r) for r in root]
     else:
         items = [str(root)]
-    typed = items
-    if dataset == "composite":  # '，' and '＝' separate as ',' and '=' (typed_separators), but not in a folder there
-        items = [item if Path(item).expanduser().exists() else ascii_separators(item) for item in items]
-    if not any("=" in item for item in items):
+    parted = "=＝" if dataset == "composite" else "="  # '＝' as '=' where PART=DIR is read (typed_separators)
+    if not any(c in item for item in items for c in parted) or (
+            len(items) == 1 and dataset == "composite" and Path(items[0]).expanduser().exists()):
         if len(items) > 1:
             raise ConfigError(f"--root given {len(items)} times; give one folder (or PART=DIR for the composite).")
         return Path(items[0]).expanduser()  # a config file's "~/data" is no shell's to expand
     if dataset != "composite":
         raise ConfigError(f"--root PART=DIR is only for the composite dataset; give {dataset} one folder.")
-    pairs = [piece.split("=", 1) for item in items for piece in item.split(",") if piece.strip()]
+    pairs = [_PART_DIR.split(piece, maxsplit=1) for item in items for piece in _PIECES.split(item.strip())
+             if piece.strip()]
     bad = ["=".join(p) for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
     if bad:
-        raise ConfigError(f"--root values {bad} are not PART=DIR; {separator_note(''.join(typed))}"
-                          "write them as casme2=/data/CASME2,samm=/data/SAMM.")
+        note = separator_note("".join(items))
+        raise ConfigError(f"--root values {bad} are not PART=DIR; {note}{'W' if note else 'w'}rite them as "
+                          "casme2=/data/CASME2,samm=/data/SAMM.")
+    return _parts(pairs)
+
+
+def _parts(pairs) -> dict[str, Path]:
     parts = {k.strip().lower(): Path(v.strip()).expanduser() for k, v in pairs}
     if len(parts) != len(pairs):
         raise ConfigError(f"--root names a part twice: {[k for k, _ in pairs]}")
