@@ -54,6 +54,16 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
+def table_root(tmp_path_factory):
+    """A lab's own table dataset (``table``) made from synthetic clips: 3 subjects x 4 clips."""
+    from mmnet import synth
+    from tests.table_helpers import table_from_synth
+
+    data = synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=3, clips_per_subject=4, seed=0)
+    return table_from_synth(data, tmp_path_factory.mktemp("table") / "mylab")
+
+
+@pytest.fixture(scope="module")
 def checkpoint(request, tmp_path_factory):
     """A tiny untrained checkpoint, one per test module: made by the module's ``MAKE_CHECKPOINT(path)`` where it
     has one (test_inference.make_checkpoint: 64 px, its own normalisation and BatchNorm statistics), else by

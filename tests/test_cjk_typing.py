@@ -10,17 +10,9 @@ from mmnet.data import load_dataset, resolve_scheme
 from mmnet.data.label_maps import is_label_map, label_map_scheme
 from mmnet.errors import ConfigError
 from mmnet.spotting.coder_files import parse_tier_types
-from tests.table_helpers import read_csv, table_from_synth, write_csv
+from tests.table_helpers import read_csv, write_csv
 
 GROUPS = "happiness=positive，disgust＝negative, repression=negative，surprise=surprise，others=-"
-
-
-@pytest.fixture(scope="module")
-def table_root(tmp_path_factory):
-    from mmnet import synth
-
-    data = synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=3, clips_per_subject=4, seed=0)
-    return table_from_synth(data, tmp_path_factory.mktemp("table") / "mylab")
 
 
 @pytest.fixture

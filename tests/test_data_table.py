@@ -10,17 +10,9 @@ from mmnet.data.label_maps import label_map_scheme
 from mmnet.data.table import frame_pattern, table_labels
 from mmnet.data.usage import plan_usage
 from mmnet.errors import AnnotationError, ConfigError, DatasetNotFoundError
-from tests.table_helpers import read_csv, table_from_synth, write_csv
+from tests.table_helpers import read_csv, write_csv
 
 GROUPS = "happiness=positive, disgust=negative, repression=negative, surprise=surprise, others=-"
-
-
-@pytest.fixture(scope="module")
-def table_root(tmp_path_factory):
-    from mmnet import synth
-
-    data = synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=3, clips_per_subject=4, seed=0)
-    return table_from_synth(data, tmp_path_factory.mktemp("table") / "mylab")
 
 
 @pytest.fixture

@@ -7,18 +7,9 @@ from mmnet.cli import main
 from mmnet.config import load_config
 from mmnet.errors import ConfigError
 from mmnet.train import resolve_config, run_experiment
-from tests.table_helpers import table_from_synth
 
 TINY = ["train.epochs=1", "data.image_size=32", "train.batch_size=4", "data.dataset=table"]
 GROUPS = "happiness=positive, disgust=negative, repression=negative, surprise=surprise, others=-"
-
-
-@pytest.fixture(scope="module")
-def table_root(tmp_path_factory):
-    from mmnet import synth
-
-    data = synth.write_dataset(tmp_path_factory.mktemp("synth") / "data", subjects=3, clips_per_subject=4, seed=0)
-    return table_from_synth(data, tmp_path_factory.mktemp("table") / "mylab")
 
 
 @pytest.mark.slow
