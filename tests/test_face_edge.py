@@ -39,6 +39,15 @@ def test_the_share_outside_and_its_edges_are_measured():
     assert below.edges == ("bottom",) and below.landmarks == 8 and "(and 8 of its 68 landmarks)" in below.describe()
 
 
+
+def test_a_sub_pixel_landmark_on_the_last_pixel_is_inside():
+    # the picture spans 0..640 (pixel edges): 639.5 lies on its last pixel, -0.5 and 480.8 within a pixel of an edge
+    points = np.array([[300.0, 120.0]] * 2 + [[639.5, 120.0], [-0.5, 130.0], [300.0, 480.8]])
+    assert face_outside((237, 83, 323, 170), (480, 640), points) is None
+    points[2, 0] = 641.5  # past the margin
+    far = face_outside((237, 83, 323, 170), (480, 640), points)
+    assert far.share == 0.0 and far.edges == ("right",) and far.landmarks == 1
+
 def test_a_track_notes_the_checks_that_found_the_face_partly_outside_and_keeps_them_when_resumed():
     from mmnet.preprocess.face import FaceDetection
 

@@ -2,6 +2,7 @@
 client left, the server stopping. A full pool answers 503 before an upload's body is read. Each job's end is logged
 once."""
 
+import asyncio
 import logging
 import socket
 import threading
@@ -15,6 +16,7 @@ pytest.importorskip("uvicorn")
 pytest.importorskip("av")
 
 import mmnet.serve.app as serve_app  # noqa: E402
+import mmnet.serve.jobs as serve_jobs  # noqa: E402
 from mmnet.serve import ServeSettings, create_app  # noqa: E402
 from mmnet.serve.job_store import JobStore  # noqa: E402
 from mmnet.serve.jobs import Job, Pool  # noqa: E402
@@ -61,8 +63,26 @@ def job_lines(caplog, job_id: str) -> list[str]:
     return [r.getMessage() for r in caplog.records if f" job {short_id(job_id)} " in r.getMessage()]
 
 
-def test_deleting_a_waiting_recording_frees_its_place_and_upload_and_ends_it_at_once(predictor, clip_mp4, caplog):
+def on_event_loop(monkeypatch) -> list[bool]:
+    """Whether each removal of a dropped job's folder ran on an event loop (where every request would wait)."""
+    seen, remove = [], serve_jobs.remove_folder
+
+    def recorded(folder):
+        try:
+            asyncio.get_running_loop()
+            seen.append(True)
+        except RuntimeError:
+            seen.append(False)
+        remove(folder)
+
+    monkeypatch.setattr(serve_jobs, "remove_folder", recorded)
+    return seen
+
+
+def test_deleting_a_waiting_recording_frees_its_place_and_upload_and_ends_it_at_once(predictor, clip_mp4, caplog,
+                                                                                      monkeypatch):
     caplog.set_level(logging.INFO, logger="mmnet.serve")
+    removals = on_event_loop(monkeypatch)
     started, stopped = threading.Event(), []
     spotter = lambda path, **kwargs: endless(started, stopped)(None, **kwargs)  # noqa: E731
     app = create_app(predictor, settings=ServeSettings(workers=1, queue=1), spotter=spotter)
@@ -75,6 +95,7 @@ def test_deleting_a_waiting_recording_frees_its_place_and_upload_and_ends_it_at_
         assert c.post("/api/recordings", files={"file": ("third.mp4", clip_mp4)}).status_code == 503
 
         assert c.delete(f"/api/jobs/{waiting}").status_code == 204
+        assert removals == [False]  # its frames removed in a worker thread, not on the event loop
         # at once, while the job ahead still runs: its place, its upload, and its event stream's last event
         assert c.get("/api/health").json()["load"]["recording"]["active"] == 1
         assert len(uploads_left(app.state.root)) == 1 and not job.folder.exists()
@@ -105,6 +126,7 @@ def test_a_clip_whose_client_leaves_is_cancelled_and_frees_its_place(predictor, 
     caplog.set_level(logging.INFO, logger="mmnet.serve")
     started, stopped = threading.Event(), []
     monkeypatch.setattr(serve_app, "analyse_clip", endless(started, stopped))
+    removals = on_event_loop(monkeypatch)
     app = create_app(predictor, settings=ServeSettings(workers=1, queue=1))
     pool = app.state.pools["clip"]
     with LiveServer(app) as server:
@@ -114,6 +136,7 @@ def test_a_clip_whose_client_leaves_is_cancelled_and_frees_its_place(predictor, 
         assert until(lambda: pool.active == 2)
         waiting.close()  # as `curl -m 1`: the client gives up
         assert until(lambda: pool.active == 1, 5), pool.active  # at once, not after the job ahead
+        assert removals[:1] == [False]  # its upload removed off the event loop
         running.close()
         assert until(lambda: pool.active == 0, 5), pool.active  # not after its 30 s of analysis
         assert until(lambda: stopped == ["JobCancelled"], 5), stopped  # the waiting one never started

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EDGE_MARGIN", "FaceOutside", "face_outside", "face_edge_note", "face_edge_warning", "OUTSIDE",
-           "REFRAME"]
+__all__ = ["EDGE_MARGIN", "LANDMARK_MARGIN", "FaceOutside", "face_outside", "face_edge_note", "face_edge_warning",
+           "OUTSIDE", "REFRAME"]
 
 #: The share of the face box's area (or of its landmarks) outside the picture that is said: a face in view touching
 #: the edge has its box out by a few pixels, a detector cell.
 EDGE_MARGIN = 0.05
+#: How far (pixels) past the picture's edge a landmark may lie and still count as inside: landmarks are sub-pixel
+#: points and the picture spans 0..width (pixel edges), so 639.5 in a 640-px frame is on its last pixel.
+LANDMARK_MARGIN = 1.0
 #: What to do about it, said by every command.
 REFRAME = ("reframe the recording so the whole face is in view, or use only the frames where it is")
 #: Every sentence on a face partly outside says this (a clip's notes keep theirs when its video is read again).
@@ -60,7 +63,7 @@ def face_outside(box, shape, landmarks=None) -> FaceOutside | None:
     if landmarks is not None:
         pts = np.asarray(landmarks, dtype=float).reshape(-1, 2)
         points = len(pts)
-        past = np.stack([-pts[:, 0], -pts[:, 1], pts[:, 0] - (width - 1), pts[:, 1] - (height - 1)], axis=1)
+        past = np.stack([-pts[:, 0], -pts[:, 1], pts[:, 0] - width, pts[:, 1] - height], axis=1) - LANDMARK_MARGIN
         out = int((past > 0).any(axis=1).sum())
         beyond = [max(b, float(p.max(initial=0.0))) for b, p in zip(beyond, past.T)]
     edges = tuple(name for name, past_edge in zip(_EDGES, beyond) if past_edge > 0)

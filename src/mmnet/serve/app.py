@@ -217,10 +217,10 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             upload = await run_in_threadpool(lambda: open_upload(save_upload(file.file, folder, limits, kind), limits,
                                                                     job.name, kind))
         except UploadError:
-            remove_folder(folder)
+            await run_in_threadpool(remove_folder, folder)  # a folder of many frames: not on the event loop
             raise
         except MMNetError as exc:
-            remove_folder(folder)
+            await run_in_threadpool(remove_folder, folder)
             raise UploadError(job.clean_message(str(exc)), code=code_of(str(exc))) from None
         except BaseException:
             remove_folder(folder)
@@ -273,7 +273,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         if not await until_answered(future, job, request, lambda j: store.remove(j.id)):
             return Response(status_code=499)  # nobody reads it: nginx's "client closed request" in the log
         if job.status != "done":
-            store.remove(job.id)
+            await run_in_threadpool(store.remove, job.id)
             return error_response(job.error or "The clip could not be analysed.", job.error_status, job.error_code,
                                   job.error_field)
         response.headers.update(NO_STORE)
@@ -296,7 +296,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         with pools["recording"].slot() as slot:
             job, upload = await _receive(request, file, "recording", "recording")
             if upload.kind == "frames" and fps is None:  # refused now, not as a failed job naming a CLI option
-                remove_folder(job.folder)
+                await run_in_threadpool(remove_folder, job.folder)
                 raise UploadError(ZIP_WITHOUT_RATE, code="fps_required", field="fps")
             store.add(job)
             slot.submit(job, lambda j: with_model_note(with_ignored_note(
@@ -381,7 +381,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 summary="Forget a job and its result; a job still waiting or running is cancelled",
                 responses={204: {"description": "forgotten"}, **api.errors(404)})
     async def job_delete(job_id: str):
-        if not store.remove(job_id):
+        # a waiting job's folder is removed before the answer, its place freed with it, but off the event loop:
+        # many frames take a while, and every other request and event stream would wait for them
+        if not await run_in_threadpool(store.remove, job_id):
             _job(job_id)
         return Response(status_code=204)
 

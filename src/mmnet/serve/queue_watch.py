@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import Future
 
+from starlette.concurrency import run_in_threadpool
+
 from .answers import busy_response
 from .jobs import Busy, Job
 
@@ -49,7 +51,7 @@ async def until_answered(future: Future, job: Job, request, cancel) -> bool:
             return True
         if await request.is_disconnected():
             job.cancel_note = "its client left before the answer"
-            cancel(job)
+            await run_in_threadpool(cancel, job)  # it removes a waiting job's folder: not on the event loop
             return False
         await asyncio.wait({waiting}, timeout=WATCH_S)
     waiting.result()
