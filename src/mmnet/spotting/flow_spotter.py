@@ -2,7 +2,8 @@
 
 For each frame i and each expression scale (micro, macro, each with its stride k from
 ``SpotConfig``), the optical flow from frame i - k to frame i is computed on the aligned face
-crop; the mean flow of the nose ridge (rigid) is subtracted, which removes the head's own motion;
+crop; the head's own motion (translation, roll, scale: a similarity fitted to the flow of the face's rigid
+parts, ``head_motion``) is subtracted;
 in each region (brows, mouth; eyes masked, see ``regions``) the score is the mean of the largest
 ``top`` fraction (default a tenth) of the flow
 magnitudes. The score is placed at the middle of the pair (frame i - k // 2).
@@ -204,8 +205,8 @@ def extract_motion(frames: Iterable[tuple[int, np.ndarray]], fps: float, config:
         source: the recording's name for error messages.
         on_flow: called for every flow pair computed, as ``on_flow(scale, pos, (first, last), flow, regions)``:
             ``pos`` the 0-based position of the pair's last frame, ``first``/``last`` the frame numbers
-            of the pair, ``flow`` (2, H, W) float32 crop pixels with the head's motion (the nose
-            ridge's mean flow) removed, ``regions`` the crop's ``Regions``. Pairs that touch a gap
+            of the pair, ``flow`` (2, H, W) float32 crop pixels with the head's motion (``head_motion``)
+            removed, ``regions`` the crop's ``Regions``. Pairs that touch a gap
             are reported too; their curve values are NaN afterwards (the learned spotter's features).
         declared: the frame count the recording's container declares (``open_recording``); when far fewer
             frames decode (``media.cut_short``), the curves carry a note saying the file may be truncated.
@@ -340,8 +341,7 @@ def _measure(state: MotionState, pos: int, number: int, image: np.ndarray | None
         # the division, the magnitude channel and the copies
         flow = calc(np.ascontiguousarray(start), np.ascontiguousarray(crop))  # (H, W, 2)
         u, v = flow[..., 0].ravel(), flow[..., 1].ravel()
-        ref = face.regions.reference
-        du, dv = u - u[ref].mean(), v - v[ref].mean()
+        du, dv = face.regions.head.remove(u, v)  # the head's own motion (head_motion): translation, roll, scale
         mag = np.hypot(du, dv)
         if on_flow is not None:
             on_flow(s, pos, (numbers[-1 - k], number), np.stack([du, dv]).reshape(2, *flow.shape[:2]), face.regions)

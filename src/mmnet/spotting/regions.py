@@ -2,8 +2,9 @@
 
 With landmarks (68-point iBUG scheme, already mapped into the crop) the regions follow SoftNet's
 choice (docs/spotting.md, "How it works"): each eyebrow from the brow points down to the eye line, the mouth
-around points 48-67, the nose ridge (points 27-30) as the rigid reference whose mean flow is the
-head's motion, and the eyes (points 36-41, 42-47) masked, pushed out by ``eye_margin`` times the
+around points 48-67, the nose ridge (points 27-30) as the rigid reference, the nose and the sides of the
+face from the eyes down to the nose tip as the rigid parts the head's motion is fitted to (``head_motion``), and
+the eyes (points 36-41, 42-47) masked, pushed out by ``eye_margin`` times the
 inter-ocular distance, so that blinks do not count. Without landmarks (``face.mode=none``) the same
 regions sit where they are in an aligned face crop: eye centres at ``EYE_Y`` of the height and
 ``IOD`` of the width apart (mmnet.preprocess.face.CropGeometry's defaults), the rest placed in
@@ -15,6 +16,7 @@ centres the 5 points give (the means of each eye's corners) and scaled by their 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -31,6 +33,14 @@ class Regions:
     measured: dict[str, np.ndarray]
     reference: np.ndarray
     shape: tuple[int, int]  # (height, width)
+    rigid: np.ndarray | None = None  # the parts the head's motion is fitted to (head_motion); None: ``reference``
+
+    @cached_property
+    def head(self):
+        """The ``head_motion.HeadMotion`` that removes the head's motion from a flow on this crop (made once)."""
+        from .head_motion import HeadMotion
+
+        return HeadMotion(self)
 
 
 def _box(shape, x0, y0, x1, y1) -> np.ndarray:
@@ -45,7 +55,8 @@ def _ellipse(shape, cx, cy, rx, ry) -> np.ndarray:
     return ((xx - cx) / max(rx, 1e-6)) ** 2 + ((yy - cy) / max(ry, 1e-6)) ** 2 <= 1.0
 
 
-def _finish(shape, boxes: dict[str, np.ndarray], eyes: np.ndarray, reference: np.ndarray) -> Regions:
+def _finish(shape, boxes: dict[str, np.ndarray], eyes: np.ndarray, reference: np.ndarray,
+            rigid: np.ndarray) -> Regions:
     measured = {}
     for name, mask in boxes.items():
         idx = np.flatnonzero(mask & ~eyes)
@@ -53,7 +64,9 @@ def _finish(shape, boxes: dict[str, np.ndarray], eyes: np.ndarray, reference: np
             idx = np.flatnonzero(mask)
         measured[name] = idx
     ref = np.flatnonzero(reference)
-    return Regions(measured, ref if ref.size else np.flatnonzero(np.ones(shape, bool)), shape)
+    ref = ref if ref.size else np.flatnonzero(np.ones(shape, bool))
+    fit = np.flatnonzero(rigid & ~eyes)
+    return Regions(measured, ref, shape, fit if fit.size >= 8 else ref)
 
 
 def regions_from_landmarks(points: np.ndarray, shape: tuple[int, int], eye_margin: float) -> Regions:
@@ -80,7 +93,11 @@ def regions_from_landmarks(points: np.ndarray, shape: tuple[int, int], eye_margi
                           mouth[:, 0].max() + 2 * pad, mouth[:, 1].max() + pad)
     ridge = p[27:31]
     reference = _box(shape, ridge[:, 0].min() - pad, ridge[1, 1], ridge[:, 0].max() + pad, ridge[3, 1])
-    return _finish(shape, boxes, eyes, reference)
+    # the nose (ridge and base), and the sides of the face from the eyes down to the nose tip
+    nose = _box(shape, p[31:36, 0].min() - pad, p[27, 1], p[31:36, 0].max() + pad, p[33, 1])
+    sides = _box(shape, p[1, 0] + pad, p[36:48, 1].min(), p[31, 0] - 2 * pad, p[30, 1])
+    sides |= _box(shape, p[35, 0] + 2 * pad, p[36:48, 1].min(), p[15, 0] - pad, p[30, 1])
+    return _finish(shape, boxes, eyes, reference, nose | sides)
 
 
 def template_regions(shape: tuple[int, int], eye_margin: float) -> Regions:
@@ -101,4 +118,7 @@ def _template(shape, xr: float, xl: float, ey: float, iod: float, eye_margin: fl
         "mouth": _box(shape, cx - 0.7 * iod, ey + 0.8 * iod, cx + 0.7 * iod, ey + 1.5 * iod),
     }
     reference = _box(shape, cx - 0.08 * iod, ey + 0.1 * iod, cx + 0.08 * iod, ey + 0.5 * iod)
-    return _finish(shape, boxes, eyes, reference)
+    nose = _box(shape, cx - 0.3 * iod, ey, cx + 0.3 * iod, ey + 0.75 * iod)
+    sides = _box(shape, xr - 0.5 * iod, ey, cx - 0.4 * iod, ey + 0.6 * iod)
+    sides |= _box(shape, cx + 0.4 * iod, ey, xl + 0.5 * iod, ey + 0.6 * iod)
+    return _finish(shape, boxes, eyes, reference, nose | sides)
