@@ -166,6 +166,7 @@ def test_a_composite_parts_folder_may_hold_full_width_separators(tmp_path):
 
     comma, equals = tmp_path / "数据，CASME2", tmp_path / "a＝b"
     assert parse_root("composite", f"casme2={comma}") == {"casme2": comma}
+    assert parse_root("composite", f"casme2={comma}，") == {"casme2": comma}  # a '，' at the end, as a ','
     assert parse_root("composite", f"casme2＝{comma}，samm={equals}") == {"casme2": comma, "samm": equals}
     assert parse_root("composite", [f"casme2={comma}", f"samm={equals}"]) == {"casme2": comma, "samm": equals}
     assert parse_root("composite", {"casme2": str(comma)}) == {"casme2": comma}  # data.root as a mapping

@@ -74,3 +74,17 @@ def test_a_similarity_flow_is_removed_and_a_local_one_kept():
     lift[brow] = -2.0  # the brow moves up 2 px: not the head's motion
     du, dv = regions.head.remove(u.ravel(), v.ravel() + lift)
     assert np.abs(dv[brow] + 2.0).max() < 0.05 and np.abs(np.delete(dv, brow)).max() < 0.05
+
+
+def test_landmarks_off_the_crop_and_non_finite_flow_leave_the_translation_alone():
+    from mmnet.spotting.regions import regions_from_landmarks
+
+    far = np.random.default_rng(1).uniform(480, 520, (68, 2))  # every measured region outside a 40x40 crop
+    head = regions_from_landmarks(far, (40, 40), 0.5).head  # was a ValueError (the largest of no distance)
+    assert head.reach == 0.0
+    regions = template_regions((H, W), 0.25)
+    u = np.full(H * W, 0.5, np.float32)
+    u[regions.reference[:3]] = np.inf  # flow that is not finite at the nose: its fit is no motion to remove
+    du, _ = regions.head.remove(u, np.zeros(H * W, np.float32))
+    # the nose ridge's mean removed alone, as before the fit (not a NaN-weighted field of the fit's NaN turn)
+    np.testing.assert_array_equal(du, u - u[regions.reference].mean())

@@ -44,7 +44,8 @@ def parse_root(dataset: str, root: str | Path | list | tuple | dict | None) -> P
         return Path(items[0]).expanduser()  # a config file's "~/data" is no shell's to expand
     if dataset != "composite":
         raise ConfigError(f"--root PART=DIR is only for the composite dataset; give {dataset} one folder.")
-    pairs = [_PART_DIR.split(piece, maxsplit=1) for item in items for piece in _PIECES.split(item.strip())
+    # a '，' at the end separates nothing, as a ',' there: not kept in the last folder's name
+    pairs = [_PART_DIR.split(piece, maxsplit=1) for item in items for piece in _PIECES.split(item.strip().rstrip("，"))
              if piece.strip()]
     bad = ["=".join(p) for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
     if bad:

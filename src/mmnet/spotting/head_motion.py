@@ -57,8 +57,9 @@ class HeadMotion:
         self.x, self.y = xs - self.cx, ys - self.cy
         # a spread of under a pixel cannot tell a turn from a shift: then only the translation is removed
         self.turns = float((self.x ** 2 + self.y ** 2).mean()) >= 1.0
-        ys_m, xs_m = np.divmod(np.concatenate(list(regions.measured.values())), w)
-        self.reach = float(np.sqrt(((xs_m - self.cx) ** 2 + (ys_m - self.cy) ** 2).max()))
+        ys_m, xs_m = np.divmod(np.concatenate([np.zeros(0, np.int64), *regions.measured.values()]), w)
+        # no measured region in the crop (landmarks far off): no reach, so only the translation is removed
+        self.reach = float(np.sqrt(((xs_m - self.cx) ** 2 + (ys_m - self.cy) ** 2).max())) if xs_m.size else 0.0
         gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
         self.gx, self.gy = (gx - self.cx).ravel(), (gy - self.cy).ravel()
 
@@ -97,7 +98,7 @@ class HeadMotion:
         # measured as before); past TURN[1] the fitted motion is removed, and in between a blend of the two
         turn = float(np.hypot(a, b)) * self.reach
         w = min(max((turn - TURN[0]) / (TURN[1] - TURN[0]), 0.0), 1.0)
-        if w == 0.0:
+        if not np.isfinite(w) or w == 0.0:  # a fit made of non-finite flow is no motion to remove
             return u - tu, v - tv
         gx, gy = self.gx, self.gy
         pu, pv = tx + a * gx - b * gy, ty + b * gx + a * gy
