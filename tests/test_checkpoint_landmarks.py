@@ -164,8 +164,8 @@ def test_predict_align_uses_the_recorded_model_and_warns_on_another(five_point_c
     made = []
     real = common.footage_aligner
 
-    def recording(predictor, landmarks, option="--landmarks"):
-        made.append(real(predictor, landmarks, option))
+    def recording(predictor, landmarks, option="--landmarks", **how):
+        made.append(real(predictor, landmarks, option, **how))
         raise SystemExit(0)  # the aligner is what is checked: the clip is not read
 
     monkeypatch.setattr(common, "footage_aligner", recording)

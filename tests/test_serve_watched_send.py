@@ -1,13 +1,14 @@
 """The one record of whether an answer has begun, shared by the middlewares that answer in the application's place
-(answers.InternalErrors: 500 internal; server._AnswerWhenCutOff: 503 at the stop)."""
+(answers.InternalErrors: 500 internal; cut_off.AnswerWhenCutOff: 503 at the stop)."""
 
 import asyncio
+import threading
 
 import pytest
 
 pytest.importorskip("fastapi")
 
-from mmnet.serve import answers, server  # noqa: E402
+from mmnet.serve import answers, cut_off  # noqa: E402
 from mmnet.serve.watched_send import WatchedSend  # noqa: E402
 
 
@@ -50,7 +51,6 @@ def _statuses_sent(middleware, error: BaseException, begin: bool) -> list[int]:
         sent.append(message)
 
     guarded = middleware(app)
-    guarded.stopping = True  # _AnswerWhenCutOff: the server is stopping
     try:
         asyncio.run(guarded({"type": "http"}, None, send))
     except type(error):
@@ -62,5 +62,11 @@ def test_the_middlewares_answer_in_the_applications_place_only_before_it_began_t
     # both kept their own copy of this record
     assert _statuses_sent(answers.InternalErrors, RuntimeError("a bug"), begin=False) == [500]
     assert _statuses_sent(answers.InternalErrors, RuntimeError("a bug"), begin=True) == [200]
-    assert _statuses_sent(server._AnswerWhenCutOff, asyncio.CancelledError(), begin=False) == [503]
-    assert _statuses_sent(server._AnswerWhenCutOff, asyncio.CancelledError(), begin=True) == [200]
+    stopping = threading.Event()
+    stopping.set()  # the server is stopping
+
+    def cut_off_middleware(app):
+        return cut_off.AnswerWhenCutOff(app, stopping)
+
+    assert _statuses_sent(cut_off_middleware, asyncio.CancelledError(), begin=False) == [503]
+    assert _statuses_sent(cut_off_middleware, asyncio.CancelledError(), begin=True) == [200]
