@@ -63,6 +63,16 @@ def table_root(tmp_path_factory):
     return table_from_synth(data, tmp_path_factory.mktemp("table") / "mylab")
 
 
+@pytest.fixture
+def copy(table_root, tmp_path):
+    """A copy of ``table_root`` that a test may change."""
+    import shutil
+
+    root = tmp_path / "lab"
+    shutil.copytree(table_root, root)
+    return root
+
+
 @pytest.fixture(scope="module")
 def checkpoint(request, tmp_path_factory):
     """A tiny untrained checkpoint, one per test module: made by the module's ``MAKE_CHECKPOINT(path)`` where it

@@ -15,13 +15,6 @@ from tests.table_helpers import read_csv, write_csv
 GROUPS = "happiness=positive，disgust＝negative, repression=negative，surprise=surprise，others=-"
 
 
-@pytest.fixture
-def copy(table_root, tmp_path):
-    root = tmp_path / "lab"
-    shutil.copytree(table_root, root)
-    return root
-
-
 def test_full_width_comma_and_equals_separate_a_label_map():
     assert is_label_map("高兴＝积极，厌恶＝消极")
     fields = label_map_scheme("高兴＝积极，厌恶=消极, 惊讶﹦惊讶")

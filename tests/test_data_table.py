@@ -15,13 +15,6 @@ from tests.table_helpers import read_csv, write_csv
 GROUPS = "happiness=positive, disgust=negative, repression=negative, surprise=surprise, others=-"
 
 
-@pytest.fixture
-def copy(table_root, tmp_path):
-    root = tmp_path / "lab"
-    shutil.copytree(table_root, root)
-    return root
-
-
 def _rewrite(root: Path, change) -> list[dict]:
     rows = read_csv(root / "annotations.csv")
     change(rows)
