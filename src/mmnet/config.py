@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .choices import BAD_SAMPLE_POLICIES, CASME2_LAYOUTS, PRECISIONS, PROTOCOLS, SELECTIONS
 from .config_history import rename_earlier_keys, rename_hint, renamed_key
-from .config_types import check_device_name, check_fields, check_type
+from .config_types import check_class_names, check_device_name, check_fields, check_type
 from .dataset_root import format_root, parse_root
 from .errors import ConfigError, did_you_mean, verify_choice
 from .executor_config import ExecutorConfig
@@ -58,6 +58,7 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, "data")
+        check_class_names("data.classes", self.classes)  # each must be namable again in lists (--classes, maps)
         verify_choice("data.protocol", self.protocol, PROTOCOLS)
         verify_choice("data.on_bad_sample", self.on_bad_sample, BAD_SAMPLE_POLICIES)
         verify_choice("data.flow_method", self.flow_method, FLOW_METHODS)

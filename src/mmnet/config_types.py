@@ -12,12 +12,20 @@ import typing
 
 from .errors import ConfigError
 from .plain_numbers import PLAIN_DECIMAL, yaml11_number
+from .typed_separators import separator_in_name
 
-__all__ = ["check_type", "check_fields", "check_device_name"]
+__all__ = ["check_type", "check_fields", "check_device_name", "check_class_names"]
 
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9]+$")
 _DEVICE = re.compile(r"^(?:auto|cpu|cuda(?::[0-9]+)?)$")
 _OTHER_DEVICES = re.compile(r"^(?:mps|xpu|hip|xla|hpu|ipu|mtia|meta|vulkan|lazy)(?::[0-9]+)?$")  # torch's, not mmnet's
+
+
+def check_class_names(key: str, names: list[str] | None) -> None:
+    """Refuse a class name that could not be named again (typed_separators.separator_in_name), named by ``key``."""
+    for name in names or ():
+        if (why := separator_in_name(name)) is not None:
+            raise ConfigError(f"{key}: class {why}")
 
 
 def check_device_name(name: object, where: str = "train.device") -> None:

@@ -37,22 +37,44 @@ def parse_root(dataset: str, root: str | Path | list | tuple | dict | None) -> P
     else:
         items = [str(root)]
     parted = "=＝" if dataset == "composite" else "="  # '＝' as '=' where PART=DIR is read (typed_separators)
-    if not any(c in item for item in items for c in parted) or (
-            len(items) == 1 and dataset == "composite" and Path(items[0]).expanduser().exists()):
+    folder = len(items) == 1 and dataset == "composite" and Path(items[0]).expanduser().exists()
+    if not any(c in item for item in items for c in parted) or folder:
         if len(items) > 1:
             raise ConfigError(f"--root given {len(items)} times; give one folder (or PART=DIR for the composite).")
+        if folder:
+            _one_reading(items[0])
         return Path(items[0]).expanduser()  # a config file's "~/data" is no shell's to expand
     if dataset != "composite":
         raise ConfigError(f"--root PART=DIR is only for the composite dataset; give {dataset} one folder.")
-    # a '，' at the end separates nothing, as a ',' there: not kept in the last folder's name
-    pairs = [_PART_DIR.split(piece, maxsplit=1) for item in items for piece in _PIECES.split(item.strip().rstrip("，"))
-             if piece.strip()]
-    bad = ["=".join(p) for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
+    pairs, bad = _pairs(items)
     if bad:
         note = separator_note("".join(items))
         raise ConfigError(f"--root values {bad} are not PART=DIR; {note}{'W' if note else 'w'}rite them as "
                           "casme2=/data/CASME2,samm=/data/SAMM.")
     return _parts(pairs)
+
+
+def _pairs(items: list[str]) -> tuple[list[list[str]], list[str]]:
+    """The PART=DIR pieces of ``items``, each split in two, and those that are not PART=DIR."""
+    # a '，' at the end separates nothing, as a ',' there: not kept in the last folder's name
+    pairs = [_PART_DIR.split(piece, maxsplit=1) for item in items for piece in _PIECES.split(item.strip().rstrip("，"))
+             if piece.strip()]
+    return pairs, ["=".join(p) for p in pairs if len(p) != 2 or not p[0].strip() or not p[1].strip()]
+
+
+def _one_reading(item: str) -> None:
+    """Refuse a composite root that is an existing folder ('casme2=CASME2') and reads as PART=DIR too: each part a
+    dataset's name, each folder there. Which was meant cannot be told; taken as the folder, a typo'd layout would
+    load the wrong data. One reading alone is kept: the folder."""
+    from .choices import DATASETS
+
+    pairs, bad = _pairs([item])
+    if bad or not all(p.strip().lower() in DATASETS and Path(d.strip()).expanduser().is_dir() for p, d in pairs):
+        return
+    parts = ", ".join(f"part {p.strip().lower()} at the folder '{d.strip()}'" for p, d in pairs)
+    raise ConfigError(f"--root {item!r} reads two ways: the folder '{item}' (it exists), and the composite's {parts} "
+                      f"(each exists). Write './{item}' for the folder, or end it with a comma ('{item},') for the "
+                      "parts.")
 
 
 def _parts(pairs) -> dict[str, Path]:

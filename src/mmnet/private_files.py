@@ -120,14 +120,24 @@ def write_private(path: str | Path, data: bytes) -> None:
 
 def keep_private(path: str | Path) -> None:
     """Make the file ``path`` private (0600 at most) unless its folder is a group folder (one with the setgid bit),
-    where it keeps the umask's group access; other users get no access to it either way."""
+    where it keeps the umask's group access; other users get no access to it either way. The mode is read and set
+    through a descriptor of what is there, opened without following a link, as ``make_private_folder`` sets a
+    folder's: a link put in the place of the temporary just written cannot turn the chmod onto another file (a
+    link there is an OSError, and the writer removes its temporary)."""
     if os.name == "nt":  # no POSIX modes: access follows the folder's ACL
         return
     path = Path(path)
-    mode = stat.S_IMODE(path.stat().st_mode)
     keep = file_mode(path.parent)  # the one rule: what a face file may be created with there
-    if mode & keep != mode:
-        os.chmod(path, mode & keep)
+    if not hasattr(os, "O_NOFOLLOW") or not hasattr(os, "fchmod"):  # no race-free way there: by its path
+        if (mode := stat.S_IMODE(path.stat().st_mode)) & keep != mode:
+            os.chmod(path, mode & keep)
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        if (mode := stat.S_IMODE(os.fstat(fd).st_mode)) & keep != mode:
+            os.fchmod(fd, mode & keep)
+    finally:
+        os.close(fd)
 
 
 def owner_and_mode(path: str | Path) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["ascii_separators", "separator_note", "split_typed"]
+__all__ = ["ascii_separators", "separator_in_name", "separator_note", "split_typed"]
 
 _NAMES = {",": "comma", "=": "equals sign", ":": "colon", ";": "semicolon"}
 
@@ -42,6 +42,21 @@ def separator_note(text: str, separators: str = ",=") -> str:
     if "、" in seen:
         note += "'、' is not a separator: separate with ',' or '，'. "
     return note
+
+
+def separator_in_name(name: str) -> str | None:
+    """Why a class name or emotion label cannot be used, and what to do; None when it can. The one rule, asked
+    where a name enters (data.classes, the lab tables' emotion column): a name holding ',' or '=' (of any width:
+    '，', '＝') splits where lists of names are read (--classes, data.classes, a label map in data.scheme), so it
+    could neither be named again nor kept whole."""
+    held = [c for c in dict.fromkeys(name) if _separator(c, ",=") in ",="]
+    if not held:
+        return None
+    said = ", ".join(f"'{c}'" + ("" if c.isascii() else f" (a full-width {_NAMES[_separator(c, ',=')]})") for c in held)
+    renamed = "".join("/" if c in held else c for c in name)
+    return (f"{name!r} holds {said}, which separates the names in a list (--classes, data.classes, a label map in "
+            "data.scheme): it would split there and could not be named; rename it without ',' or '=' of any width, "
+            f"e.g. {renamed!r} (with '/' or '、').")
 
 
 def _separator(char: str, separators: str) -> str:

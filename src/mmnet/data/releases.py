@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["Release", "RELEASES", "ALIASES", "OBJECTIVE_CLASSES_PAPER", "papers_to_cite", "release_of"]
+from ..choices import DATASETS, LONG_VIDEO_DATASETS
+
+__all__ = ["Release", "RELEASES", "ALIASES", "DATASET_NAMES", "OBJECTIVE_CLASSES_PAPER", "papers_to_cite", "release_of"]
 
 _CAS = "the Institute of Psychology, Chinese Academy of Sciences"
 _MMU = "Manchester Metropolitan University"
@@ -62,6 +64,31 @@ RELEASES: dict[str, Release] = {
 #: Other names of a release's data (``data.dataset`` choices): SMIC's fixed variants, CAS(ME)^2's long-video name.
 #: Explicit: "casme2-long" is CAS(ME)^2, not CASME II, whatever its name's prefix says.
 ALIASES = {"smic-hs": "smic", "smic-vis": "smic", "smic-nir": "smic", "casme2-long": "casme-sq"}
+
+#: The names for people of the datasets no release names (a lab's own data), and of the composite, whose release's
+#: name reads as a citation; ``DATASET_NAMES`` names every other dataset by its release.
+_NAMED_HERE = {"composite": "CASME II, SAMM and SMIC combined", "table": "a lab's own clips (table dataset)",
+               "table-long": "a lab's own recordings (table-long dataset)"}
+
+
+def dataset_names(registry: tuple[str, ...] = DATASETS + LONG_VIDEO_DATASETS) -> dict[str, str]:
+    """Each dataset of ``registry`` (``mmnet.choices``, kept equal to the loaders') by its name for people: its
+    release's name as its owners write it, a variant with its own in brackets ("smic-hs" -> "SMIC (HS)"), another
+    name of a release as the release ("casme2-long" -> "CAS(ME)^2"); a lab's own data and the composite as
+    ``_NAMED_HERE`` says. A dataset with neither is left out (a test keeps none out)."""
+    names = {}
+    for key in registry:
+        release = ALIASES.get(key, key)
+        variant = key.removeprefix(f"{release}-") if key.startswith(f"{release}-") else ""
+        if key in _NAMED_HERE:
+            names[key] = _NAMED_HERE[key]
+        elif release in RELEASES:
+            names[key] = RELEASES[release].name + (f" ({variant.upper()})" if variant else "")
+    return names
+
+
+#: The datasets' names for people (explain's captions, the server's model line), made from the registry.
+DATASET_NAMES = dataset_names()
 
 
 def release_of(dataset: str) -> Release | None:

@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from ..errors import AnnotationError, ConfigError, DatasetNotFoundError
+from ..typed_separators import separator_in_name
 from ..unicode_names import on_disk
 from .annotations import read_table
 from .case_keys import fold_id
@@ -32,8 +33,8 @@ from .root_files import folder_in_any_case as _other_case
 from .root_files import root_file, sheets_said
 from .sample import Issue, Sample
 
-__all__ = ["load_table", "ANNOTATION_NAME", "COLUMNS", "frame_pattern", "table_labels", "too_few_clip_classes",
-           "too_few_said"]
+__all__ = ["load_table", "ANNOTATION_NAME", "COLUMNS", "frame_pattern", "label_refused", "labels_of", "table_labels",
+           "too_few_clip_classes", "too_few_said"]
 
 ANNOTATION_NAME = "annotations.csv"
 
@@ -101,14 +102,32 @@ def _read(path: Path):
         return read_table(path, header="subject")
 
 
-def table_labels(root: str | Path, annotation: str | Path | None = None) -> list[str]:
-    """The emotion labels of the table (lower case, sorted): the ``table`` scheme's classes when none are given."""
+def label_refused(where: str, label: str | None) -> str | None:
+    """Why the emotion ``label`` of the row ``where`` cannot be a class (a list separator in it:
+    typed_separators.separator_in_name), naming the row; None when it can. Both lab tables (clips, table-long) ask."""
+    why = separator_in_name(label) if label else None
+    return None if why is None else f"{where}: emotion {why}"
+
+
+def labels_of(table, column: int | None, rows) -> list[str]:
+    """The emotion labels (lower case, sorted) of ``rows``, (row number, cells) of ``table``: the ``table`` scheme's
+    classes when none are given; a label that cannot be a class (``label_refused``) is an AnnotationError."""
     from .annotations import cell, label_text
 
+    labels = {}
+    for row_no, row in rows:
+        if (why := label_refused(table.where(row_no), label := label_text(cell(row, column)))) is not None:
+            raise AnnotationError(why)
+        labels[label] = None
+    return sorted(label for label in labels if label)
+
+
+def table_labels(root: str | Path, annotation: str | Path | None = None) -> list[str]:
+    """The emotion labels of the table (lower case, sorted): the ``table`` scheme's classes when none are given."""
     table = _read(_annotation(Path(root), annotation))
     with _columns_said():
         column = table.column(*COLUMNS["label"])
-    return sorted({t for _, row in table.rows if (t := label_text(cell(row, column)))})
+    return labels_of(table, column, table.rows)
 
 
 def too_few_said(where: str, labels: list[str], rows: list[int], blank: list[int], kind: str, no_row: str) -> str:
@@ -248,6 +267,8 @@ def load_table(
                                              corrections=False)
     samples = _posix_clips(samples, issues)
     _subject_spellings(samples, table, issues)
+    issues.extend(Issue(s.sample_id, "label_separator", why, "error") for s in samples
+                  if (why := label_refused(table.where(s.extra.get("row")), s.label)) is not None)
 
     def locate(s: Sample):
         where = _inside(root, s.clip)

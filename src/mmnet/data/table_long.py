@@ -48,7 +48,7 @@ from .long_video import (
 from .long_video import cell_text as _text
 from .root_files import folder_in_any_case, root_file, sheets_said
 from .sample import Issue
-from .table import _parts, frame_pattern, too_few_said
+from .table import _parts, frame_pattern, label_refused, labels_of, too_few_said
 
 __all__ = ["load_table_long", "table_long_labels", "too_few_classes", "fps_option", "check_fps", "ANNOTATION_NAME",
            "COLUMNS", "DATASET"]
@@ -98,8 +98,7 @@ def table_long_labels(root: str | Path, annotation: str | Path | None = None) ->
     with _columns_said():
         table = read_table(_annotation(Path(root), annotation), header="subject")
         label, type_ = table.column(*COLUMNS["label"], required=False), table.column(*COLUMNS["type"])
-    return sorted({t for _, row in table.rows if parse_type(cell(row, type_)) == "micro"
-                   and (t := label_text(cell(row, label)))})
+    return labels_of(table, label, [(n, row) for n, row in table.rows if parse_type(cell(row, type_)) == "micro"])
 
 
 def too_few_classes(root: str | Path, annotation: str | Path | None, labels: list[str]) -> str:
@@ -189,7 +188,11 @@ def _interval(row: list, col: dict, row_no: int, where: str, sid: str, issues: l
     if offset < onset:
         issues.append(refused_row(sid, "offset_before_onset", f"{where}: offset {offset} is before onset {onset}"))
         return False
-    return Interval(onset, apex, offset, type_, label_text(cell(row, col["label"])), None, {"row": row_no})
+    emotion = label_text(cell(row, col["label"]))
+    if type_ == "micro" and (why := label_refused(where, emotion)) is not None:  # a class MMNet trains on
+        issues.append(refused_row(sid, "label_separator", why))
+        return False
+    return Interval(onset, apex, offset, type_, emotion, None, {"row": row_no})
 
 
 def load_table_long(

@@ -30,11 +30,7 @@ from ..utils import json_object_or_none, stat_key
 __all__ = ["is_synthetic", "data_roots", "training_record", "training_caption", "record_caption", "licence_note",
            "label_warning", "record_warning", "run_folder", "run_config",
            "model_card_beside", "card_problem", "header_training", "newest_model", "dataset_name", "UNRECORDED_CAPTION",
-           "LICENCE_NOT_RECORDED", "DATASET_NAMES"]
-
-#: The datasets' names as their owners write them (``train.model_card.DATASET_OWNERS`` adds the owners).
-DATASET_NAMES = {"casme2": "CASME II", "casme3": "CAS(ME)^3", "samm": "SAMM", "smic": "SMIC", "mmew": "MMEW",
-                 "composite": "CASME II, SAMM and SMIC combined", "table": "a lab's own clips (table dataset)"}
+           "LICENCE_NOT_RECORDED"]
 
 
 def newest_model(weights: list[Path]) -> Path:
@@ -300,11 +296,10 @@ _RECORDED_IN = {"model card": "model card beside the weights", "checkpoint": "re
 
 def dataset_name(key: str) -> str:
     """A dataset as its owners name it, for people ("casme2" -> "CASME II", "smic-hs" -> "SMIC (HS)"); the
-    configuration's key itself when unknown."""
-    if key in DATASET_NAMES:
-        return DATASET_NAMES[key]
-    base, _, variant = key.partition("-")
-    return f"{DATASET_NAMES[base]} ({variant.upper()})" if base in DATASET_NAMES and variant else key
+    configuration's key itself when unknown (``mmnet.data.releases.DATASET_NAMES``, made from the registry)."""
+    from ..data.releases import DATASET_NAMES
+
+    return DATASET_NAMES.get(key, key)
 
 
 def training_caption(checkpoint: str | Path, *, by_name: bool = False) -> str:
