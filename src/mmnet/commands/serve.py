@@ -9,6 +9,8 @@ Examples:
   mmnet serve --host 0.0.0.0 --token auto --max-upload-mb 500
                                    (reachable from the network, unencrypted: only behind a TLS reverse
                                     proxy, docs/serve.md "Shared servers")
+  mmnet serve --root-path /mmnet --allowed-host lab.example --token auto
+                                   (behind a reverse proxy serving it at https://lab.example/mmnet/)
 
 The page and the API (OpenAPI at /docs) are served by one process with the model loaded once.
 It listens on 127.0.0.1 (this computer only, but every account on it) unless --host says otherwise.
