@@ -148,12 +148,13 @@ def bound_port(server) -> int:
 
 
 class LiveServer:
-    """``mmnet.serve`` on a free loopback port in a background thread (uvicorn), for a real client."""
+    """``mmnet.serve`` on a free loopback port in a background thread (uvicorn), for a real client; ``config``: more
+    of uvicorn's settings (``root_path``)."""
 
-    def __init__(self, app):
+    def __init__(self, app, **config):
         import uvicorn
 
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **config))
 
     def __enter__(self):
         import threading

@@ -9,6 +9,8 @@ Examples:
   mmnet serve --host 0.0.0.0 --token auto --max-upload-mb 500
                                    (reachable from the network, unencrypted: only behind a TLS reverse
                                     proxy, docs/serve.md "Shared servers")
+  mmnet serve --root-path /mmnet --allowed-host lab.example --token auto
+                                   (behind a reverse proxy serving it at https://lab.example/mmnet/)
 
 The page and the API (OpenAPI at /docs) are served by one process with the model loaded once.
 It listens on 127.0.0.1 (this computer only, but every account on it) unless --host says otherwise.
@@ -41,6 +43,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="let pages of this origin (scheme://host:port, e.g. http://localhost:5173) call the API "
                         "from a browser (CORS); repeat for more. Other origins stay refused; '*' is not accepted")
+    p.add_argument("--root-path", default="", metavar="PREFIX",
+                   help="the path a reverse proxy serves the server under and strips before passing requests on "
+                        "(e.g. /mmnet for https://lab.example/mmnet/): the API's URLs (a job's urls and files, "
+                        "Location) and the log then carry it (default: none; docs/serve.md, Shared servers)")
     p.add_argument("--port", type=int, default=8000,
                    help="port (default: 8000); 0: a free port the system picks, printed in the address to open")
     p.add_argument("--token", default=None, metavar="auto|TOKEN",
@@ -172,6 +178,12 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     token = resolve_token(args.token, os.environ)
     allow_origins = parse_allowed_origins(args.allow_origin)  # a mistyped origin is said before the model loads
+    from ..serve.root_path import check_root_path
+
+    try:
+        args.root_path = check_root_path(args.root_path)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     sock = check_port_free(args.host, args.port)  # before the model loads and before the URL is printed
     try:
         return _serve_on(sock, args, token, allow_origins)
@@ -264,10 +276,13 @@ def _serve_on(sock, args: argparse.Namespace, token: str | None, allow_origins) 
     from_env = token is not None and args.token is None
     fragment = f"#token=<the value of ${TOKEN_ENV}>" if from_env else f"#token={token}" if token else ""
     print(f"open http://{shown}:{port}/{fragment} in a browser (API docs: /docs); Ctrl+C stops the server")
+    if args.root_path:
+        print(f"root path: {args.root_path} (behind the reverse proxy: open its address ending in {args.root_path}/; "
+              f"the API's URLs begin with {args.root_path}/api)")
     sys.stdout.flush()
     if note := exposure_note(args.host, token):  # advice, as the other warnings: stdout keeps where to go
         print(note, file=sys.stderr)
     if not serve(app, host=args.host, port=port, shutdown_timeout_s=args.shutdown_timeout,
-                 access_log=args.access_log, sock=sock):
+                 access_log=args.access_log, sock=sock, root_path=args.root_path):
         raise ConfigError(f"the server could not start on {args.host}:{port} (its log above says why).")
     return 0

@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from .cors import normalise_origin
 from .request_context import JOB_PLACEHOLDER
+from .root_path import route_path
 
 __all__ = ["TokenCheck", "OriginCheck", "new_token", "resolve_token", "exposure_note", "hide_secrets",
            "JOB_PLACEHOLDER", "bearer_matches", "NEEDS_TOKEN", "TOKEN_IN_QUERY", "TOKEN_ENV",
@@ -139,10 +140,8 @@ class TokenCheck:
         if _query_names_token(scope):
             return await _answer(send, 401, {"error": TOKEN_IN_QUERY, "status": 401, "code": "unauthorized"},
                                  _CHALLENGE)
-        path, root = scope.get("path", ""), scope.get("root_path", "")
-        if root and path.startswith(root):  # mounted under a prefix: the path the app routes
-            path = path[len(root):]
-        if scope.get("method") in ("GET", "HEAD") and _OPEN_PATHS.fullmatch(path):
+        # under a proxy's prefix (--root-path): the path the app routes
+        if scope.get("method") in ("GET", "HEAD") and _OPEN_PATHS.fullmatch(route_path(scope)):
             return await self.app(scope, receive, send)
         if bearer_matches(_header(scope, b"authorization"), self.token.decode()):
             return await self.app(scope, receive, send)

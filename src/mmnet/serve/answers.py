@@ -22,6 +22,7 @@ from .codes import code_of, error_body, field_of
 from .jobs import RETRY_AFTER_S, Busy
 from .messages import SEND_FILE, for_web, invalid_request
 from .request_context import current_request_id, of_request
+from .root_path import prefix_of
 from .spotting import SpottingUnavailable
 from .uploads import UploadError, is_no_room, no_room
 from .watched_send import WatchedSend
@@ -91,10 +92,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request, exc: HTTPException):
         if is_no_room(exc.__cause__):  # the form's file did not fit where it is spooled (FastAPI says 400)
             return await _upload_error(request, no_room(Path(tempfile.gettempdir())))
-        path = request.url.path[:100]
+        path, root = request.url.path[:100], prefix_of(request.scope)
         if exc.status_code == 404 and exc.detail == "Not Found":  # no route (the API's own 404s say more)
-            return error_response(f"There is nothing at {path}. The page is at /; the API's endpoints are listed at "
-                                  "/docs.", 404, "not_found")
+            return error_response(f"There is nothing at {path}. The page is at {root}/; the API's endpoints are "
+                                  f"listed at {root}/docs.", 404, "not_found")
         hint = {405: f" {path} does not take {request.method}: see /docs for what each endpoint takes.",
                 400: f" {SEND_FILE}" if request.method == "POST" else ""}.get(exc.status_code, "")
         detail = str(exc.detail)

@@ -55,6 +55,7 @@ from .messages import ZIP_WITHOUT_RATE, invalid_request
 from .model_info import model_title, provenance, with_model_note
 from .queue_watch import BusyFirst, until_answered
 from .request_log import RequestLog
+from .root_path import file_urls, job_urls, prefix_of, route_path
 from .settings import API_VERSION, ServeSettings, server_limits
 from .spotting import SharedAligners, flow_spotter, require_spotting, spotting_available
 from .upload_root import make_upload_root
@@ -63,7 +64,7 @@ from .uploads import (
     attachment,
     display_name,
     open_upload,
-    remove_folder,
+    remove_off_loop,
     save_upload,
     too_large,
     with_ignored_note,
@@ -146,7 +147,9 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         try:
             yield
         finally:
-            stop_jobs()  # those that began while the connections closed: their workers would outlive the server
+            # those that began while the connections closed (their workers would outlive the server); in a thread,
+            # as the folders of waiting ones are removed
+            await asyncio.to_thread(stop_jobs)
             stop.set()
             for pool in pools.values():
                 pool.shutdown()
@@ -165,8 +168,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
     add_docs(app)  # /docs and /redoc from files on this computer, not FastAPI's CDN
     app.add_middleware(BusyFirst, pools=pools)  # a full queue answers before the upload is received
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + 2**20,  # + the multipart envelope
-                       message=lambda path: too_large(settings.max_upload_mb,
-                                                      "clip" if path.startswith("/api/predict") else "recording"))
+                       message=lambda scope: too_large(settings.max_upload_mb, "clip" if route_path(scope)
+                                                       .startswith("/api/predict") else "recording"))
     if settings.token is not None:
         app.add_middleware(TokenCheck, token=settings.token)
     # no upload or delete from a page of another port (no CSRF), token or not; a proxy's public name passes
@@ -205,9 +208,6 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         }.get(why, f"There is no job {job_id!r} on this server (results are kept {settings.result_ttl_s / 60:g} "
                    f"minutes after they are ready, the last {settings.max_kept} at most; a restart forgets them).")
 
-    def _urls(job: Job, names) -> dict[str, str]:
-        return {n: f"/api/jobs/{job.id}/files/{n}" for n in names}
-
     async def _receive(request: Request, file: UploadFile, kind: str, default_name: str) -> tuple[Job, object]:
         """Save and check an upload into a fresh folder; its job (not yet started) and the Upload."""
         await check_form(request)  # settings in the URL, unknown or repeated fields, several files: refused
@@ -216,14 +216,10 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         try:
             upload = await run_in_threadpool(lambda: open_upload(save_upload(file.file, folder, limits, kind), limits,
                                                                     job.name, kind))
-        except UploadError:
-            await run_in_threadpool(remove_folder, folder)  # a folder of many frames: not on the event loop
-            raise
-        except MMNetError as exc:
-            await run_in_threadpool(remove_folder, folder)
-            raise UploadError(job.clean_message(str(exc)), code=code_of(str(exc))) from None
-        except BaseException:
-            remove_folder(folder)
+        except BaseException as exc:  # a bad upload, a bug, a cancelled request: the folder goes in each case
+            await remove_off_loop(folder)  # a folder of many frames: not on the event loop
+            if isinstance(exc, MMNetError) and not isinstance(exc, UploadError):
+                raise UploadError(job.clean_message(str(exc)), code=code_of(str(exc))) from None
             raise
         finally:  # the job has its copy: the spooled form file need not hold the disk while the clip is analysed
             await file.close()
@@ -265,7 +261,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         and `files`: the URLs of the onset and apex crops and of the attention figure (PNG)."""
         with pools["clip"].slot() as slot:
             job, upload = await _receive(request, file, "clip", "clip")
-            store.add(job)
+            await run_in_threadpool(store.add, job)  # the server stopping, it ends the job: its folder removed
             future = slot.submit(job, lambda j: with_model_note(with_ignored_note(
                 analyse_clip(j, predictor, upload.path, onset=onset, apex=apex, aligner=aligner,
                              caption=info["caption"], record=figure_record, check_deletion=settings.deletion_check),
@@ -277,7 +273,8 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             return error_response(job.error or "The clip could not be analysed.", job.error_status, job.error_code,
                                   job.error_field)
         response.headers.update(NO_STORE)
-        return {**job.result, "id": job.id, "files": _urls(job, job.result["files"]), "model": made_by}
+        return {**job.result, "id": job.id, "files": file_urls(prefix_of(request.scope), job.id, job.result["files"]),
+                "model": made_by}
 
     @app.post("/api/recordings", status_code=202, summary="Start spotting a long recording",
               responses={202: {"model": api.JobState}, **api.errors(400, 413, 415, 422, 501, 503, 507)})
@@ -296,31 +293,27 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
         with pools["recording"].slot() as slot:
             job, upload = await _receive(request, file, "recording", "recording")
             if upload.kind == "frames" and fps is None:  # refused now, not as a failed job naming a CLI option
-                await run_in_threadpool(remove_folder, job.folder)
+                await remove_off_loop(job.folder)
                 raise UploadError(ZIP_WITHOUT_RATE, code="fps_required", field="fps")
-            store.add(job)
+            await run_in_threadpool(store.add, job)
             slot.submit(job, lambda j: with_model_note(with_ignored_note(
                 analyse_recording(j, predictor, upload.path, spotter, fps=fps, caption=info["caption"],
                                   record=figure_record, check_deletion=settings.deletion_check), upload, "recording"),
                 info.get("note")))
-        return JSONResponse({**job.public(), "urls": _job_urls(job)}, status_code=202,
-                            headers={"Location": _job_urls(job)["state"]})
-
-    def _job_urls(job: Job) -> dict[str, str]:
-        base = f"/api/jobs/{job.id}"
-        return {"state": base, "events": f"{base}/events", "result": f"{base}/result",
-                "csv": f"{base}/result?format=csv"}
+        urls = job_urls(prefix_of(request.scope), job.id)  # under a proxy's prefix (--root-path) too
+        return JSONResponse({**job.public(), "urls": urls}, status_code=202, headers={"Location": urls["state"]})
 
     @app.get("/api/jobs/{job_id}", summary="A job's state and progress",
              responses={200: {"model": api.JobState}, **api.errors(404)})
-    async def job_state(job_id: str):
+    async def job_state(job_id: str, request: Request):
         job = _job(job_id)
-        return {**job.public(), "urls": _job_urls(job)}
+        return {**job.public(), "urls": job_urls(prefix_of(request.scope), job.id)}
 
     @app.get("/api/jobs/{job_id}/events", summary="A job's progress as server-sent events (text/event-stream)",
              response_class=api.EventStream, responses={**api.JOB_EVENTS, **api.errors(404)})
     async def job_events(job_id: str, request: Request):
         job = _job(job_id)
+        urls = job_urls(prefix_of(request.scope), job.id)
 
         async def stream():
             seen, sent = -1, time.monotonic()
@@ -328,7 +321,7 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
                 ended, version = job.ended, job.version
                 if version != seen:
                     seen, sent = version, time.monotonic()
-                    yield f"data: {json.dumps({**job.public(), 'urls': _job_urls(job)})}\n\n"
+                    yield f"data: {json.dumps({**job.public(), 'urls': urls})}\n\n"
                 elif time.monotonic() - sent >= KEEPALIVE_S:  # a comment: proxies close connections left silent
                     sent = time.monotonic()
                     yield ": keep-alive\n\n"
@@ -341,15 +334,15 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
 
     @app.get("/api/jobs/{job_id}/result", summary="A finished job's result: JSON, or CSV with ?format=csv",
              responses={**api.RESULT, **api.errors(404, 409, 422)})  # 422: a format it does not write
-    async def job_result(job_id: str, response: Response, format: Literal["json", "csv"] = "json",
-                         bom: bool = False):
+    async def job_result(job_id: str, request: Request, response: Response,
+                         format: Literal["json", "csv"] = "json", bom: bool = False):
         job = _job(job_id)
         if job.status == "failed":  # 409, not the failure's own status: a 503 or 504 here would be retried forever
             return error_response(job.error or "The job failed.", 409, "job_failed", failed_status=job.error_status,
                                   failed_code=job.error_code)
         if not job.ended:
             return error_response(f"Job {job.id} is not finished yet ({job.stage}); wait for it at "
-                                  f"/api/jobs/{job.id}.", 409, "job_not_finished",
+                                  f"{prefix_of(request.scope)}/api/jobs/{job.id}.", 409, "job_not_finished",
                                   headers={"Retry-After": str(POLL_S)})
         if format == "csv":
             if job.kind == "clip":
@@ -362,9 +355,11 @@ def create_app(predictor, *, model_info: dict | None = None, settings: ServeSett
             # code page (Zoë as ZoÃ«); a script's csv reader would take the BOM into its first column's name
             return Response(("\ufeff" if bom else "") + text, media_type="text/csv",
                             headers={"Content-Disposition": attachment(f"{base}.csv"), **NO_STORE})
-        result = {**job.result, "files": _urls(job, job.result.get("files", [])), "model": made_by}
+        root = prefix_of(request.scope)
+        result = {**job.result, "files": file_urls(root, job.id, job.result.get("files", [])), "model": made_by}
         if job.kind == "recording":
-            result["intervals"] = [{**iv, "files": _urls(job, iv.get("files", []))} for iv in result["intervals"]]
+            result["intervals"] = [{**iv, "files": file_urls(root, job.id, iv.get("files", []))}
+                                   for iv in result["intervals"]]
         response.headers.update(NO_STORE)
         return result
 

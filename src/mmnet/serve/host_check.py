@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from .root_path import route_path
+
 __all__ = ["HostCheck", "host_name"]
 
 
@@ -30,7 +32,7 @@ def _is_health_probe(scope) -> bool:
     """``GET``/``HEAD /api/health``, answered whatever the Host: container and cluster probes (Docker, kubelet)
     name the server by its container's or pod's address, which no --allowed-host can list in advance. It reveals
     nothing a rebinding page could use (liveness, version, load); the check guards the endpoints that do work."""
-    return scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and scope.get("path") == "/api/health"
+    return scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and route_path(scope) == "/api/health"
 
 
 class HostCheck:

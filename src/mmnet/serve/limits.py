@@ -16,7 +16,7 @@ class _TooLarge(Exception):
 
 
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413 and ``{"error": message(path)}``."""
+    """Refuse request bodies over ``max_bytes`` with 413 and ``{"error": message(scope)}``."""
 
     def __init__(self, app, max_bytes: int, message):
         self.app = app
@@ -24,7 +24,7 @@ class BodyLimit:
         self.message = message
 
     async def _refuse(self, scope, send) -> None:
-        body = json.dumps({"error": self.message(scope.get("path", "")), "status": 413,
+        body = json.dumps({"error": self.message(scope), "status": 413,
                            "code": "upload_too_large"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

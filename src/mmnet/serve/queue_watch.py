@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .answers import busy_response
 from .jobs import Busy, Job
+from .root_path import route_path
 
 __all__ = ["BusyFirst", "until_answered", "UPLOAD_PATHS"]
 
@@ -31,8 +32,7 @@ class BusyFirst:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope.get("method") == "POST":
-            path, root = scope.get("path", ""), scope.get("root_path", "")
-            kind = UPLOAD_PATHS.get(path[len(root):] if root and path.startswith(root) else path)
+            kind = UPLOAD_PATHS.get(route_path(scope))  # under a proxy's prefix (--root-path) too
             if kind is not None:
                 try:
                     self.pools[kind].check()

@@ -23,6 +23,7 @@ import uuid
 
 from .access import hide_secrets
 from .request_context import Request, current, hide_in_line
+from .root_path import public_path
 
 __all__ = ["RequestLog", "REQUEST_ID_HEADER", "ServeLogHandler"]
 
@@ -93,7 +94,7 @@ class RequestLog:
 
     @staticmethod
     def _log(scope, request: Request, answer: dict, seconds: float) -> None:
-        path = scope.get("root_path", "") + scope.get("path", "")
+        path = public_path(scope)  # as the client asked for it: a proxy's prefix (--root-path) once
         query = scope.get("query_string", b"").decode("latin-1")
         shown = hide_secrets(f"{path}?{query}" if query else path)
         status, method = answer["status"], scope.get("method", "")

@@ -9,6 +9,7 @@ last event saying the server stops), and what is still open after ``shutdown_tim
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
@@ -28,7 +29,9 @@ class StoppingServer(uvicorn.Server):
         self.on_stop = on_stop
 
     async def shutdown(self, sockets=None) -> None:
-        self.on_stop()
+        # in a thread: it removes the folders of the jobs still waiting (many frames each), while the event loop
+        # still answers the open connections (an event stream's last event)
+        await asyncio.to_thread(self.on_stop)
         await super().shutdown(sockets)
 
 
@@ -38,16 +41,18 @@ def _log_to(logger: logging.Logger, stream: str, level: int) -> None:
         logger.addHandler(ServeLogHandler(stream))
 
 
-def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: bool = False, sock=None) -> bool:
+def serve(app, *, host: str, port: int, shutdown_timeout_s: float, access_log: bool = False, sock=None,
+          root_path: str = "") -> bool:
     """Serve ``app`` (``create_app``'s) until Ctrl+C or SIGTERM; False when it could not start.
 
     mmnet's lines (``mmnet.serve``: refusals, jobs, failures) go to standard error, timestamped
     (``request_log.ServeLogHandler``); ``access_log``: one line per request on standard output too (the app's
     ``RequestLog``: client, request line, status, duration, request id; job ids and tokens left out). ``sock``: a
     socket already bound to ``host:port`` (`mmnet serve` binds it before the model loads), listened on instead of
-    binding again: with port 0 the port printed is the one served."""
+    binding again: with port 0 the port printed is the one served. ``root_path``: the path prefix a reverse proxy
+    serves the app under and strips (``root_path.check_root_path``'s form, "/mmnet"; "": none)."""
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=shutdown_timeout_s)
+                            timeout_graceful_shutdown=shutdown_timeout_s, root_path=root_path)
     _log_to(logging.getLogger("mmnet.serve"), "stderr", logging.INFO)
     _log_to(logging.getLogger("mmnet.figures"), "stderr", logging.INFO)  # a figure's note on missing glyphs, once
     access = logging.getLogger("mmnet.serve.access")

@@ -32,7 +32,7 @@ from .upload_types import CHUNK, Upload, UploadError, UploadLimits, check_pixels
 from .upload_zip import open_zip
 
 __all__ = ["UploadError", "UploadLimits", "Upload", "save_upload", "too_large", "open_upload", "display_name",
-           "attachment", "remove_folder", "is_no_room", "no_room", "with_ignored_note"]
+           "attachment", "remove_folder", "remove_off_loop", "is_no_room", "no_room", "with_ignored_note"]
 
 log = logging.getLogger("mmnet.serve")
 
@@ -188,3 +188,14 @@ def _video_suffix(path: Path) -> str:
 def remove_folder(folder: Path) -> None:
     """Remove an upload folder and everything in it (no error when it is gone already)."""
     shutil.rmtree(folder, ignore_errors=True)
+
+
+async def remove_off_loop(folder: Path) -> None:
+    """``remove_folder`` in a worker thread, for a request handler: a folder of many frames takes a while, and on
+    the event loop every other request and event stream would wait for it. Shielded: a cancelled request (the
+    client left, the server stops) still waits for its folder to go."""
+    import anyio
+    from starlette.concurrency import run_in_threadpool
+
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(remove_folder, folder)

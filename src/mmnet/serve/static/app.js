@@ -28,8 +28,10 @@ let spoken = {};
 const SPEAK_EVERY_MS = 30_000;
 const WAITING_TO_START = "Uploaded; waiting for the analysis to start";
 
-// The URLs the API gives, as /api/jobs/ID/files/x.png, relative to the page, as the page's own requests.
-function here(url) { return url ? url.replace(/^\//, "") : url; }
+// The URLs the API gives, as /api/jobs/ID/files/x.png (/mmnet/api/jobs/… behind a proxy's prefix, --root-path),
+// relative to the page, as the page's own requests: the page's address holds the prefix, whether or not the
+// server was told it.
+function here(url) { return url ? url.replace(/^(?:.*?\/(?=api\/jobs\/)|\/)/, "") : url; }
 
 function colour(label) { return classColour(model.classes, label); }
 
