@@ -63,7 +63,8 @@ def _instruction_set(env: dict) -> str:
 
 
 def synthetic_terms(env: dict) -> str:
-    """How to write the synthetic data a run trained on again; "" for real data (or a run that did not record)."""
+    """How to write the synthetic data a run trained on again; "" for real data (or a run that did not record).
+    A set changed after synth wrote it gets no command (``synthetic_modified``): the command writes it as it was."""
     if "synthetic_data" not in env:
         return ""
     command = env.get("synthetic_command")
@@ -71,11 +72,17 @@ def synthetic_terms(env: dict) -> str:
         drawn = f", {env['synthetic_generator']}" if env.get("synthetic_generator") else ""
         return (f" The data are mmnet's synthetic set{drawn}; {env['synthetic_data_inferred']}, which holds the "
                 "settings that wrote it.")
+    if modified := env.get("synthetic_modified"):
+        return (f" The data are mmnet's synthetic set, modified after `mmnet synth` wrote it ({modified}): no "
+                "command writes it again, and env.json's synthetic_data holds the settings of the set as synth "
+                "wrote it, not as this run read it.")
+    unchecked = (f" (whether the data were changed since could not be checked: {env['synthetic_unchecked']})"
+                 if env.get("synthetic_unchecked") else "")
     if older := env.get("synthetic_generator"):
         return (f" The data are mmnet's synthetic set, {older}: this mmnet's `mmnet synth` would draw other frames; "
-                "env.json's synthetic_data holds the settings of synth.json that wrote it.")
+                f"env.json's synthetic_data holds the settings of synth.json that wrote it{unchecked}.")
     if command:
         return (f" The data are mmnet's synthetic set: `{command}` writes it again (then --set data.root=DATA); "
-                "env.json's synthetic_data holds synth.json's settings.")
+                f"env.json's synthetic_data holds synth.json's settings{unchecked}.")
     return (" The data are mmnet's synthetic set: env.json's synthetic_data holds the settings of synth.json that "
-            "wrote it (`mmnet synth --help`).")
+            f"wrote it (`mmnet synth --help`){unchecked}.")
