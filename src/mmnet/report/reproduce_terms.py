@@ -41,14 +41,24 @@ def bits_terms(env: dict, devices: set, threads: int | None, done: Sequence[dict
     on_cuda = any(str(d).startswith("cuda") for d in devices | {env.get("device", "")})
     where = (f" ({threads} here: OMP_NUM_THREADS={threads} for a local run, --cpus-per-fold {threads} under "
              "Ray or SLURM)" if threads else "")
-    text = (f"On CPU, bit-identical numbers also need the same torch version, thread count{where} and instruction "
-            f"set{_instruction_set(env)}.")
+    text = (f"{_mmnet_code(env)} On CPU, bit-identical numbers also need the same torch version, thread "
+            f"count{where} and instruction set{_instruction_set(env)}.")
     if on_cuda:
         versions = cuda_versions(env, done)
         text += (" On CUDA the numbers are not expected to be bit-identical: cuDNN's autotuning times its "
                  "convolution algorithms in each run and may pick others; the same GPU, "
                  f"CUDA and cuDNN ({versions or 'not recorded'}) give the closest.")
     return text
+
+
+def _mmnet_code(env: dict) -> str:
+    """That bit-identical numbers need the same mmnet code: its version and code digest as `mmnet --version` names
+    them (the digest's first 12 hex digits), where env.json records them."""
+    said = [f"mmnet {env['mmnet_version']}"] if env.get("mmnet_version") else []
+    if env.get("code_digest"):
+        said.append(f"code {str(env['code_digest'])[:19]}")
+    where = f" ({', '.join(said)} here, as `mmnet --version` names it)" if said else ""
+    return f"Bit-identical numbers need the same mmnet code{where} and data."
 
 
 def _instruction_set(env: dict) -> str:
