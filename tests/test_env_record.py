@@ -39,18 +39,23 @@ def test_synthetic_settings_are_recorded_with_a_command_only_where_its_options_c
             "clips_per_subject": 10, "seed": 2, "config": json.loads(json.dumps(asdict(synth.DEMO_CONFIG)))}
     (tmp_path / "synth.json").write_text(json.dumps(meta))
     record = synthetic_record([Path("absent"), tmp_path])
+    # a synth.json without the record of what synth wrote (an earlier mmnet's): said, the command kept
+    unchecked = {"synthetic_unchecked": "its synth.json, written by mmnet of before 0.2.0, records no digest of what "
+                                        "synth wrote"}
     assert record == {"synthetic_data": meta, "synthetic_command": "mmnet synth DATA --subjects 3 "
-                                                                   "--clips-per-subject 10 --seed 2 --amplitude 8 12"}
+                                                                   "--clips-per-subject 10 --seed 2 --amplitude 8 12",
+                      **unchecked}
     meta["config"]["texture"] = 2.0  # set from Python: no option writes it
     (tmp_path / "synth.json").write_text(json.dumps(meta))
-    assert synthetic_record([tmp_path]) == {"synthetic_data": meta}
+    assert synthetic_record([tmp_path]) == {"synthetic_data": meta, **unchecked}
     long = {"generator": "mmnet synth --long", "generator_version": synth.GENERATOR_VERSION, "seed": 0,
             "events": [{"type": "blink"}] * 1000}
     (tmp_path / "synth.json").write_text(json.dumps(long))
-    # no command for long recordings; their events (drawn from the seed) stay in synth.json, not in env.json
+    # no command for long recordings set from Python (here: no settings); their events (drawn from the seed) stay
+    # in synth.json, not in env.json
     assert synthetic_record([tmp_path]) == {"synthetic_data": {"generator": "mmnet synth --long",
                                                                "generator_version": synth.GENERATOR_VERSION,
-                                                               "seed": 0}}
+                                                               "seed": 0}, **unchecked}
 
 
 def test_a_set_of_an_older_generator_gets_no_command_but_the_version_that_drew_it(tmp_path):
@@ -133,3 +138,64 @@ def test_the_command_of_a_table_set_writes_the_table_layout_again(tmp_path):
                            if p.is_file() and p.name != "synth.json")
     assert "annotations.csv" in files and (again / "annotations.csv").read_bytes() == \
         (first / "annotations.csv").read_bytes()
+
+
+def test_a_set_edited_after_synth_wrote_it_is_said_modified_and_gets_no_command(tmp_path):
+    # the command would write the labels synth drew, not the edited ones the run trained on
+    from mmnet.report.render import _synthetic_line
+    from mmnet.report.reproduce_terms import synthetic_terms
+    from mmnet.synth.dataset import write_dataset
+
+    root = write_dataset(tmp_path / "data", subjects=1, clips_per_subject=2, seed=3, table=True)
+    record = synthetic_record([root])
+    assert record["synthetic_command"].startswith("mmnet synth DATA") and "synthetic_modified" not in record
+    assert "written" not in record["synthetic_data"]  # compared here, not copied into env.json
+    table = root / "annotations.csv"
+    lines = table.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[5] = "surprise" if fields[5] != "surprise" else "others"  # one label changed
+    table.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    record = synthetic_record([root])
+    assert "synthetic_command" not in record
+    assert record["synthetic_modified"] == "annotations.csv differs from the file it wrote (sha256)"
+    terms = synthetic_terms(record)
+    assert "modified after `mmnet synth` wrote it (annotations.csv differs" in terms
+    assert "`mmnet synth DATA" not in terms
+    banner = _synthetic_line({"environment": record, "datasets": ["table"]})
+    assert "The set was modified after `mmnet synth` wrote it: annotations.csv differs" in banner
+    next(root.glob("clips/*/*/*.jpg")).unlink()  # a frame removed too
+    assert "the frame files differ" in synthetic_record([root])["synthetic_modified"]
+    # a synth.json of before the record: the command stays, with a word that the data could not be checked
+    meta = json.loads((root / "synth.json").read_text())
+    del meta["written"]
+    (root / "synth.json").write_text(json.dumps(meta))
+    record = synthetic_record([root])
+    assert record["synthetic_command"] and "records no digest" in record["synthetic_unchecked"]
+    assert "could not be checked" in synthetic_terms(record)
+
+
+def test_the_command_of_long_recordings_writes_the_same_frames_again(tmp_path):
+    # --long sets get a command where --subjects, --videos, --minutes, --size, --fps and --format cover the settings
+    import shlex
+
+    from mmnet.cli import main
+    from mmnet.synth.long import LongConfig, face_size_for
+    from mmnet.synth.long_writer import write_long_dataset
+
+    size = (160, 120)
+    first = write_long_dataset(tmp_path / "first", subjects=2, minutes=0.01, seed=4,
+                               config=LongConfig(frame_size=size, face_size=face_size_for(size)))
+    command = synthetic_record([first])["synthetic_command"]
+    assert command == ("mmnet synth DATA --long --subjects 2 --videos 1 --minutes 0.01 --size 160 120 --seed 4 "
+                       "--format jpg")
+    args = shlex.split(command)
+    again = tmp_path / "again"
+    assert main(["synth", str(again), *args[3:], "--no-progress"]) == 0
+    recorded, written = (json.loads((p / "synth.json").read_text()) for p in (first, again))
+    assert written["written"]["frames_listing"] == recorded["written"]["frames_listing"]
+    frames = sorted(p.relative_to(first).as_posix() for p in first.glob("rawpic/*/*/*.jpg"))
+    assert frames and all((first / f).read_bytes() == (again / f).read_bytes() for f in frames)
+    odd = json.loads((first / "synth.json").read_text())
+    odd["config"]["blinks_per_min"] = 3.0  # set from Python: no option writes it
+    (first / "synth.json").write_text(json.dumps(odd))
+    assert "synthetic_command" not in synthetic_record([first])

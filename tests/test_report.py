@@ -687,9 +687,13 @@ def test_the_reproduce_note_names_the_instruction_set_cuda_and_the_cache_folder(
     # nothing of CUDA's autotuning, nor of a config's cache_dir (a folder of this machine)
     run = write_run(tmp_path / "run", make_samples(SUBJECTS), _predict)
     env = json.loads((run / "env.json").read_text())
-    env.update(cpu_capability="AVX512", cpu_bf16_flags=["amx_bf16", "avx512_bf16"], torch_threads=2)
+    env.update(cpu_capability="AVX512", cpu_bf16_flags=["amx_bf16", "avx512_bf16"], torch_threads=2,
+               mmnet_version="0.2.0", code_digest="sha256:a3f06d06fd52ad1151c84e4ca876709b9ab0ea51")
     (run / "env.json").write_text(json.dumps(env))
     note = build_report(run)["reproduce"]["note"]
+    # the code is among what bit-identical numbers need, named as `mmnet --version` names it
+    assert "Bit-identical numbers need the same mmnet code (mmnet 0.2.0, code sha256:a3f06d06fd52 here, as " \
+           "`mmnet --version` names it) and data. On CPU" in note
     assert "same torch version, thread count (2 here: OMP_NUM_THREADS=2" in note
     assert "and instruction set (AVX512, with native bf16: amx_bf16, avx512_bf16 here)." in note
     assert "CUDA" not in note and "data.cache_dir" not in note

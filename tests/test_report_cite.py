@@ -71,6 +71,18 @@ def test_the_environment_says_the_calibration_tf32_and_libraries_in_words():
     assert ("measured 2026-12-06T16:40:39+0000 at 32 px, batch 16 (wall time per training step): fp32/contiguous "
             "104 ms, bf16/contiguous skipped: no native bf16; bf16 agreed with fp32") in cal
     assert "- libraries: pillow 11.0.0" in lines
+    # bf16 screened out for speed: no logits compared, so no difference to name (it read "nan at logit scale nan")
+    screened = {**calibration, "bf16_check": {"screen_ratio": 14.244, "finite": True, "ok": False},
+                "options": {**calibration["options"], "bf16/contiguous": {
+                    "status": "not timed: a bf16 convolution took 14.2x fp32's (bf16 emulated)"}}}
+    cal = next(line for line in environment_lines({"environment": {"calibration": screened}})
+               if line.startswith("- calibration: "))
+    assert "; bf16 screened out as 14.2x slower than fp32 (a bf16 convolution's time: bf16 emulated), not compared " \
+           "with fp32" in cal and "nan" not in cal and "did not agree" not in cal
+    failed = {**calibration, "bf16_check": {"screen_ratio": 0.9, "ok": False}}  # the logits' comparison raised
+    cal = next(line for line in environment_lines({"environment": {"calibration": failed}})
+               if line.startswith("- calibration: "))
+    assert "; bf16 failed here, not compared with fp32" in cal and "screened" not in cal
     assert "- tf32: cuDNN convolutions allowed, matrix products off (float32 matmul precision highest; train.tf32)" \
         in lines
 

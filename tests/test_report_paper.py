@@ -246,6 +246,25 @@ def test_notes_over_the_confusion_matrices_stay_inside_the_figure(paper_run):
         assert box.x0 >= 0.02 * fig.bbox.x1 and box.x1 <= 0.98 * fig.bbox.x1, (name, box, fig.bbox)
 
 
+def test_the_per_subject_axis_label_stays_inside_the_figure(paper_run):
+    # its one line was wider than the 3.3 in column: the PNG showed "ect: accuracy (bars), ..." cut at both ends
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mmnet.report.figures import _BUILDERS, _RC
+
+    _, report = paper_run
+    with matplotlib.rc_context(_RC):
+        fig = _BUILDERS["per_subject"](report)
+        fig.set_dpi(300)  # as saved
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        label = fig.axes[0].xaxis.label
+        box = label.get_window_extent(renderer)
+    assert "accuracy (bars)" in label.get_text() and "honest, last epoch" in label.get_text()
+    assert box.x0 >= 0.01 * fig.bbox.x1 and box.x1 <= 0.99 * fig.bbox.x1, (box, fig.bbox)
+
+
 def test_score_title_with_one_seed():
     from mmnet.report.figures import score_title
 

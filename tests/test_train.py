@@ -504,9 +504,13 @@ def test_relabelled_data_keep_the_frames_digest_and_change_the_labels_digest(syn
     assert f"- Annotation files (sha256): {coding.name} {first['annotation_sha256'][coding.name]}" in md
     assert "frames digest and labels digest are this one's" in md
     # the set is mmnet's synthetic one: its settings travel with the run, and the command that writes it again
-    assert first["synthetic_data"] == json.loads((synth_root / "synth.json").read_text())
+    written = json.loads((synth_root / "synth.json").read_text())
+    assert first["synthetic_data"] == {k: v for k, v in written.items() if k != "written"}
     assert first["synthetic_command"] == "mmnet synth DATA --subjects 3 --clips-per-subject 4 --seed 0 " \
                                          "--amplitude 0.5 3"
     assert f"`{first['synthetic_command']}` writes it again" in md
+    # the relabelled copy is no longer what synth wrote: no command, and both report.md's banner and note say so
+    assert "synthetic_command" not in second and coding.name in second["synthetic_modified"]
+    assert "modified after `mmnet synth` wrote it" in (other_run / "report.md").read_text()
     # the config's frame cache is a folder of this machine: the Reproduce line says to set it elsewhere
     assert f"--set data.cache_dir=PATH (this run's frame cache, {tmp_path / 'cache'}, is a folder" in md

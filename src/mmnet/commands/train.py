@@ -142,6 +142,41 @@ def resolved_yaml(cfg) -> str:
     return yaml.safe_dump(config_to_dict(resolve_config(cfg)), sort_keys=False, allow_unicode=True)
 
 
+def other_data_note(config: str | None, out: Path) -> str:
+    """A note where ``--config`` is a run folder's config.yaml (beside its env.json) and the run trained in ``out``
+    read other data than that run (its frames digest or labels digest differs): the numbers cannot be that run's
+    again. "" otherwise (a recipe, a YAML file of no run, the same folder, a digest either run did not record)."""
+    import contextlib
+    import json
+
+    from ..run_folder import ENV
+
+    if not config or not Path(config).is_file() or not (Path(config).parent / ENV).is_file():
+        return ""
+    before_dir = Path(config).parent
+    with contextlib.suppress(OSError):
+        if before_dir.resolve() == Path(out).resolve():
+            return ""
+    envs = []
+    for folder in (before_dir, Path(out)):
+        try:
+            env = json.loads((folder / ENV).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return ""
+        envs.append(env if isinstance(env, dict) else {})
+    before, now = envs
+    differ = [f"{name} {now[key]} (that run's: {before[key]})" for key, name in
+              (("frames_digest", "frames digest"), ("labels_digest", "labels digest"))
+              if before.get(key) and now.get(key) and before[key] != now[key]]
+    if not differ:
+        return ""
+    what = {"frames digest": "frames or sample windows", "labels digest": "labels"}
+    kinds = " and ".join(what[d.split(" ", 2)[0] + " digest"] for d in differ)
+    return (f"note: this run read other data than the run whose config it used ({before_dir}): its "
+            f"{' and '.join(differ)}; other {kinds}, so its numbers are not that run's again (docs/reports.md, "
+            "Reproduce)")
+
+
 def run(args: argparse.Namespace) -> int:
     from .common import check_device_argument, executor_config, say_step
 
@@ -182,6 +217,8 @@ def run(args: argparse.Namespace) -> int:
     done = "final_model" in report if cfg.train.final_fit == "only" else report["complete"]
     if args.folds is not None and not done:
         done = _asked_folds_done(report)
+    if note := other_data_note(args.config, args.out):
+        print(note, file=sys.stderr)
     if args.folds is not None and not report["complete"]:
         print(f"note: --folds {' '.join(args.folds)}: the other folds are not trained, so the report is PARTIAL "
               f"(report.md names them); the same command without --folds trains them into {args.out}", file=sys.stderr)

@@ -48,13 +48,30 @@ def _calibration(cal: dict) -> str:
                         isinstance(entry.get("ms_per_step"), (int, float)) else f"{name} {entry.get('status')}"
                         for name, entry in options.items() if isinstance(entry, dict))
     check = cal.get("bf16_check") if isinstance(cal.get("bf16_check"), dict) else {}
-    diff, scale = (float(check.get(k, float("nan"))) for k in ("max_logit_diff", "logit_scale"))
-    bf16 = ("" if "ok" not in check else f"; bf16 {'agreed with' if check['ok'] else 'did not agree with'} fp32 "
-            f"(largest logit difference {diff:.3g} at logit scale {scale:.3g})")
     busy = f"; host busy: {'; '.join(map(str, cal['under_load']))}" if cal.get("under_load") else ""
+    bf16 = _bf16(check, options)
     return (f"measured {cal.get('measured_at', '?')} at {cal.get('image_size', '?')} px, batch {cal.get('batch', '?')} "
             f"({cal.get('metric', 'wall')} time per training step): {figures or 'no option'}{bf16}{busy} "
             "(the full record: env.json)")
+
+
+def _bf16(check: dict, options: dict) -> str:
+    """The bf16 check in words: how far bf16's logits were from fp32's where that was measured; else why it was
+    not (a bf16 convolution screened out as slower than fp32's by the ratio measured: bf16 emulated)."""
+    if "ok" not in check:
+        return ""
+    if isinstance(check.get("max_logit_diff"), (int, float)):
+        diff, scale = (float(check.get(k, float("nan"))) for k in ("max_logit_diff", "logit_scale"))
+        return (f"; bf16 {'agreed with' if check['ok'] else 'did not agree with'} fp32 (largest logit difference "
+                f"{diff:.3g} at logit scale {scale:.3g})")
+    ratio = check.get("screen_ratio")
+    # the calibration's words for an option screened out ("not timed: a bf16 convolution took ...")
+    screened = any(str(entry.get("status", "")).startswith("not timed") for name, entry in options.items()
+                   if name.startswith("bf16/") and isinstance(entry, dict))
+    if isinstance(ratio, (int, float)) and screened:
+        return (f"; bf16 screened out as {ratio:.1f}x slower than fp32 (a bf16 convolution's time: bf16 emulated), "
+                "not compared with fp32")
+    return "; bf16 failed here, not compared with fp32 (env.json's calibration options say why)"
 
 
 def _tf32(flags: dict) -> str:

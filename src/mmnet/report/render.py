@@ -134,7 +134,9 @@ def _synthetic_line(report: dict) -> str | None:
     composite = (report.get("config") or {}).get("data", {}).get("dataset") == "composite"
     layout = drawn.get("layout") or next(iter(report.get("datasets") or []), "")
     inferred = (report.get("environment") or {}).get("synthetic_data_inferred")
-    return synthetic_banner([layout], what="run", partly=composite) + (f" ({inferred}.)" if inferred else "")
+    modified = (report.get("environment") or {}).get("synthetic_modified")
+    return (synthetic_banner([layout], what="run", partly=composite) + (f" ({inferred}.)" if inferred else "")
+            + (f" The set was modified after `mmnet synth` wrote it: {modified}." if modified else ""))
 
 
 def _not_run(subjects: list[str]) -> str:

@@ -41,14 +41,24 @@ def bits_terms(env: dict, devices: set, threads: int | None, done: Sequence[dict
     on_cuda = any(str(d).startswith("cuda") for d in devices | {env.get("device", "")})
     where = (f" ({threads} here: OMP_NUM_THREADS={threads} for a local run, --cpus-per-fold {threads} under "
              "Ray or SLURM)" if threads else "")
-    text = (f"On CPU, bit-identical numbers also need the same torch version, thread count{where} and instruction "
-            f"set{_instruction_set(env)}.")
+    text = (f"{_mmnet_code(env)} On CPU, bit-identical numbers also need the same torch version, thread "
+            f"count{where} and instruction set{_instruction_set(env)}.")
     if on_cuda:
         versions = cuda_versions(env, done)
         text += (" On CUDA the numbers are not expected to be bit-identical: cuDNN's autotuning times its "
                  "convolution algorithms in each run and may pick others; the same GPU, "
                  f"CUDA and cuDNN ({versions or 'not recorded'}) give the closest.")
     return text
+
+
+def _mmnet_code(env: dict) -> str:
+    """That bit-identical numbers need the same mmnet code: its version and code digest as `mmnet --version` names
+    them (the digest's first 12 hex digits), where env.json records them."""
+    said = [f"mmnet {env['mmnet_version']}"] if env.get("mmnet_version") else []
+    if env.get("code_digest"):
+        said.append(f"code {str(env['code_digest'])[:19]}")
+    where = f" ({', '.join(said)} here, as `mmnet --version` names it)" if said else ""
+    return f"Bit-identical numbers need the same mmnet code{where} and data."
 
 
 def _instruction_set(env: dict) -> str:
@@ -63,7 +73,8 @@ def _instruction_set(env: dict) -> str:
 
 
 def synthetic_terms(env: dict) -> str:
-    """How to write the synthetic data a run trained on again; "" for real data (or a run that did not record)."""
+    """How to write the synthetic data a run trained on again; "" for real data (or a run that did not record).
+    A set changed after synth wrote it gets no command (``synthetic_modified``): the command writes it as it was."""
     if "synthetic_data" not in env:
         return ""
     command = env.get("synthetic_command")
@@ -71,11 +82,17 @@ def synthetic_terms(env: dict) -> str:
         drawn = f", {env['synthetic_generator']}" if env.get("synthetic_generator") else ""
         return (f" The data are mmnet's synthetic set{drawn}; {env['synthetic_data_inferred']}, which holds the "
                 "settings that wrote it.")
+    if modified := env.get("synthetic_modified"):
+        return (f" The data are mmnet's synthetic set, modified after `mmnet synth` wrote it ({modified}): no "
+                "command writes it again, and env.json's synthetic_data holds the settings of the set as synth "
+                "wrote it, not as this run read it.")
+    unchecked = (f" (whether the data were changed since could not be checked: {env['synthetic_unchecked']})"
+                 if env.get("synthetic_unchecked") else "")
     if older := env.get("synthetic_generator"):
         return (f" The data are mmnet's synthetic set, {older}: this mmnet's `mmnet synth` would draw other frames; "
-                "env.json's synthetic_data holds the settings of synth.json that wrote it.")
+                f"env.json's synthetic_data holds the settings of synth.json that wrote it{unchecked}.")
     if command:
         return (f" The data are mmnet's synthetic set: `{command}` writes it again (then --set data.root=DATA); "
-                "env.json's synthetic_data holds synth.json's settings.")
+                f"env.json's synthetic_data holds synth.json's settings{unchecked}.")
     return (" The data are mmnet's synthetic set: env.json's synthetic_data holds the settings of synth.json that "
-            "wrote it (`mmnet synth --help`).")
+            f"wrote it (`mmnet synth --help`){unchecked}.")

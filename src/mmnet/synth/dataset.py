@@ -21,6 +21,7 @@ from .face import GENERATOR_VERSION, Face, render_face
 from .motion import Nuisance, displacement_field, parse_aus, render_clip
 from .output_folder import JPEG_BYTES_PER_PIXEL, check_empty, check_room, written_beside
 from .workbook import save_workbook
+from .written import WRITTEN, written_record
 
 __all__ = [
     "CLASS_MIX",
@@ -277,7 +278,8 @@ def _write_clips(root: Path, rows: list[ClipAnnotation], subjects: int, clips_pe
     meta = {"generator": "mmnet synth", "generator_version": GENERATOR_VERSION, "mmnet_version": __version__,
             "subjects": subjects, "clips_per_subject": clips_per_subject, "seed": seed,
             "layout": "table" if table else "casme2",
-            "config": asdict(config)}  # fmt: skip
+            "config": asdict(config),
+            WRITTEN: written_record(root, [TABLE_FILE if table else CODING_FILE])}  # fmt: skip
     atomic_write_text(root / SYNTH_MARKER, json.dumps(meta, indent=2) + "\n")
 
 

@@ -32,6 +32,7 @@ from .face import GENERATOR_VERSION
 from .long import EMOTION_CLASS, LongConfig, Recording, plan_recording, render_frames
 from .output_folder import JPEG_BYTES_PER_PIXEL, MP4_BYTES_PER_PIXEL, check_empty, check_room, written_beside
 from .workbook import save_workbook
+from .written import WRITTEN, written_record
 
 __all__ = ["CASME_SQ_CODING_FILE",
            "SUBJECT_FOLDERS", "STIMULI", "write_long_dataset", "write_video", "require_pyav",
@@ -220,7 +221,8 @@ def _write_recordings(root: Path, subjects: int, videos_per_subject: int, n_fram
     meta = {"generator": "mmnet synth --long", "generator_version": GENERATOR_VERSION, "mmnet_version": __version__,
             "subjects": subjects,
             "videos_per_subject": videos_per_subject, "frames": n_frames, "seed": seed, "formats": list(formats),
-            "config": asdict(config), "events": events}
+            "config": asdict(config), "events": events,
+            WRITTEN: written_record(root, [CASME_SQ_CODING_FILE, SYNTH_TRUTH])}
     atomic_write_text(root / SYNTH_MARKER, json.dumps(meta, indent=1) + "\n")
 
 

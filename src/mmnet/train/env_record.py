@@ -56,27 +56,42 @@ def synthetic_record(roots: list[Path]) -> dict:
     """``synthetic_data``: the settings of ``mmnet synth`` in a data root's synth.json, and ``synthetic_command``:
     the command that writes the same set again, where its options cover every setting; {} for real data.
     A set drawn by another generator version than this mmnet's gets ``synthetic_generator`` (which version drew
-    it) instead of a command: this mmnet's ``mmnet synth`` would draw other frames."""
+    it) instead of a command: this mmnet's ``mmnet synth`` would draw other frames. A set changed since synth wrote
+    it (synth.json's ``written``: its annotation files' sha256, its frames' names and sizes) gets
+    ``synthetic_modified`` (what differs) and no command, which would write the set as it was; one whose synth.json
+    records nothing to compare with (an earlier mmnet's) gets ``synthetic_unchecked``."""
     from ..synth.face import older_generator
+    from ..synth.written import WRITTEN, written_changes
 
     for root in roots:
         with contextlib.suppress(OSError, ValueError):
             meta = json.loads((Path(root) / SYNTH_MARKER).read_text(encoding="utf-8"))
             if isinstance(meta, dict):
-                settings = {k: v for k, v in meta.items() if k != "events"}  # long recordings' events: from the seed
+                # long recordings' events: drawn from the seed; the written record: compared here, said below
+                settings = {k: v for k, v in meta.items() if k not in ("events", WRITTEN)}
+                changes = written_changes(Path(root), meta)
+                checked = ({"synthetic_unchecked": f"its {SYNTH_MARKER}, written by mmnet "
+                                                   f"{meta.get('mmnet_version') or 'of before 0.2.0'}, records no "
+                                                   "digest of what synth wrote"} if changes is None else
+                           {"synthetic_modified": "; ".join(changes)} if changes else {})
                 if older := older_generator(settings):
-                    return {"synthetic_data": settings, "synthetic_generator": older}
-                command = _synth_command(settings)
-                return {"synthetic_data": settings, **({"synthetic_command": command} if command else {})}
+                    # no command to check either way: only a change is worth saying
+                    return {"synthetic_data": settings, "synthetic_generator": older,
+                            **({"synthetic_modified": "; ".join(changes)} if changes else {})}
+                command = "" if changes else _synth_command(settings)
+                return {"synthetic_data": settings, **({"synthetic_command": command} if command else {}), **checked}
     return {}
 
 
 def _synth_command(meta: dict) -> str:
     """``mmnet synth DATA --subjects ...`` for a clip set whose pixel settings are the defaults but for the
-    amplitude (what the command's options set); "" otherwise (long recordings, or settings set from Python)."""
+    amplitude (what the command's options set), or ``mmnet synth DATA --long ...`` for long recordings whose
+    settings are those the options --fps and --size give; "" otherwise (settings set from Python)."""
     from ..synth.dataset import SynthConfig
 
     settings = meta.get("config")
+    if meta.get("generator") == "mmnet synth --long" and isinstance(settings, dict):
+        return _long_command(meta, settings)
     if meta.get("generator") != "mmnet synth" or not isinstance(settings, dict):
         return ""
     with contextlib.suppress(KeyError, TypeError, ValueError):
@@ -88,6 +103,31 @@ def _synth_command(meta: dict) -> str:
             return (f"mmnet synth DATA --subjects {int(meta['subjects'])} --clips-per-subject "
                     f"{int(meta['clips_per_subject'])} --seed {int(meta['seed'])} --amplitude {low:g} {high:g}"
                     f"{layout}")
+    return ""
+
+
+def _number(value: float) -> str:
+    """``value`` as short as reads back the same (1 rather than 1.0; every digit where %g would round)."""
+    return f"{value:g}" if float(f"{value:g}") == value else repr(value)
+
+
+def _long_command(meta: dict, settings: dict) -> str:
+    """``mmnet synth DATA --long ...`` where the settings are LongConfig's for the recorded rate and frame size
+    (what --fps and --size set) and the frame count is the one --minutes gives; "" otherwise."""
+    from ..synth.long import LongConfig, face_size_for
+
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        fps, (w, h) = float(settings["fps"]), (int(v) for v in settings["frame_size"])
+        default = asdict(LongConfig(fps=fps, frame_size=(w, h), face_size=face_size_for((w, h))))
+        frames, formats = int(meta["frames"]), [str(f) for f in meta["formats"]]
+        minutes = _number(frames / (60 * fps))
+        # write_long_dataset's count of frames for --minutes: the command must give the same
+        if settings != json.loads(json.dumps(default)) or max(2, round(float(minutes) * 60 * fps)) != frames:
+            return ""
+        rate = f" --fps {_number(fps)}" if fps != 30 else ""
+        return (f"mmnet synth DATA --long --subjects {int(meta['subjects'])} --videos "
+                f"{int(meta['videos_per_subject'])} --minutes {minutes} --size {w} {h} --seed {int(meta['seed'])} "
+                f"--format {' '.join(formats)}{rate}")
     return ""
 
 
