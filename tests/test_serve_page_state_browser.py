@@ -140,3 +140,26 @@ def test_a_result_gone_from_the_server_says_so_in_place_of_its_pictures(page, se
     assert text == ("gone.csv could not be downloaded. The result of gone.mp4 was deleted from the server, in another "
                     "tab or window. Analyse the file again to download its result."), text
     assert not re.search(r"[0-9a-f]{32}", text) and "keeps results" not in text
+
+
+def test_a_job_cancelled_in_another_tab_is_named_by_its_file(page, server, tmp_path):
+    mine = start_slow_recording(page, tmp_path / "slow.mp4")
+    other = open_tab(page.context, server)
+    running(other)  # it follows the first tab's job
+    page.click("#cancel")
+    other.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
+    assert other.inner_text("#error") == ("The analysis of slow.mp4 was cancelled, or its result deleted, in another "
+                                          "tab or window.")
+    assert mine not in other.inner_text("#error")
+    other.close()
+
+
+def test_the_job_of_a_closed_tab_gone_meanwhile_is_named_by_its_file(page, server, tmp_path):
+    mine = start_slow_recording(page, tmp_path / "closed tab.mp4")
+    context = page.context
+    page.close(run_before_unload=False)  # the job runs on, then is gone (expired, say) before a new tab opens
+    delete(server, mine)
+    tab = open_tab(context, server)
+    tab.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
+    assert tab.inner_text("#error").startswith("The analysis of closed tab.mp4 was cancelled"), tab.inner_text("#error")
+    tab.close()
