@@ -247,6 +247,26 @@ def test_display_names_decode_what_browsers_percent_encode():
     assert display_name("50%25 %41%2F.mp4") == "50%25 %41%2F.mp4"
 
 
+def test_long_file_names_are_shortened_in_the_middle_and_stay_distinct(client, clip_mp4):
+    from mmnet.serve.uploads import MAX_NAME, display_name
+
+    stem = "Séance 3 – patiente P07, entretien clinique du 12 décembre (caméra frontale, lumière du jour) prise"
+    names = []
+    for take in (1, 2):  # two recordings whose names differ only after the 80th character
+        r = client.post("/api/predict", files={"file": (f"{stem} {take}.mp4", clip_mp4)})
+        assert r.status_code == 200, r.text
+        names.append(r.json()["source"])
+        csv = client.get(f"/api/jobs/{r.json()['id']}/result?format=csv")
+        assert f"prise%20{take}.csv" in csv.headers["content-disposition"]  # the download's name is distinct too
+    assert names[0] != names[1]
+    for take, name in enumerate(names, 1):
+        assert len(name) == MAX_NAME and name.startswith(stem[:50]) and "…" in name, name
+        assert name.endswith(f"prise {take}.mp4"), name
+    assert display_name("x" * 200) == "x" * 52 + "…" + "x" * 27  # no extension: the whole name is cut
+    assert display_name(f"b{'a' * 78}.mp4") == f"b{'a' * 49}…{'a' * 25}.mp4"
+    assert display_name(f"{'a' * 76}.mp4") == f"{'a' * 76}.mp4"  # 80 characters: kept whole
+
+
 def test_a_zip_made_on_windows_skips_what_the_command_line_never_reads_as_a_frame(tmp_path):
     from mmnet.media import list_frames
     from mmnet.serve.uploads import UploadLimits, open_upload

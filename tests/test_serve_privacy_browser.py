@@ -57,6 +57,8 @@ def test_the_printed_address_opens_the_page_then_a_result_is_deleted(browser, se
     with page.expect_response("**/api/predict") as posted:
         page.set_input_files("#file", str(clip))
     page.wait_for_selector("#clip-result .label", timeout=TIMEOUT_MS)
+    # the address names the result for a reload, never the token: a link to it is no key to the server
+    assert page.url == f"{server.url}/#job={posted.value.json()['id']}"
     # the pictures come from the API, which wants the token: fetched with it, shown from blobs
     wait_until(page, "document.querySelector('#clip-result img.attention').naturalWidth > 300",
                timeout_ms=TIMEOUT_MS)

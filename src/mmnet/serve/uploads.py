@@ -55,12 +55,30 @@ def with_ignored_note(result: dict, upload: Upload, kind: str) -> dict:
     return result
 
 
+MAX_NAME = 80  # characters of a file name shown (headings, download names)
+
+
 def display_name(filename: str | None, default: str = "upload") -> str:
-    """The client's file name, for display only: its last component, printable, at most 80 characters."""
+    """The client's file name, for display only: its last component, printable, at most ``MAX_NAME`` characters."""
     filename = _BROWSER_ESCAPES.sub(lambda m: chr(int(m.group(1), 16)), filename or "")
     name = PurePosixPath(filename.replace("\\", "/")).name
-    name = "".join(c for c in name if c.isprintable() and c not in "<>\"'`")[:80]
-    return name or default
+    name = "".join(c for c in name if c.isprintable() and c not in "<>\"'`")
+    return shortened(name) or default
+
+
+def shortened(name: str, limit: int = MAX_NAME) -> str:
+    """``name`` cut to ``limit`` characters in its middle, marked by "…" (not cut off unsaid): its start, and the end
+    of its stem with its extension, where recordings' names usually differ ("…_take1.mp4", "…_take2.mp4")."""
+    if len(name) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 10:  # no extension (or not one): the whole name is the stem
+        stem, ext = name, ""
+    else:
+        ext = f".{ext}"
+    keep = limit - 1 - len(ext)
+    head = keep * 2 // 3
+    return f"{stem[:head]}…{stem[len(stem) - (keep - head):]}{ext}"
 
 
 def attachment(filename: str) -> str:

@@ -18,9 +18,11 @@ const JOB_KEY = "mmnet-job";
 // The recordings' jobs this browser started and has not seen end: {id: file name}, so that a job waiting behind
 // one of them says so (and can cancel it) rather than blame someone else.
 const OWN_KEY = "mmnet-jobs";
-// The job this tab followed (sessionStorage: a reload keeps it, a new tab has none), to tell a reload, which follows
-// its own job again, from a new tab, which follows another tab's job: a new upload there leaves that job running.
+// The job this tab follows or shows (sessionStorage: a reload keeps it, a new tab has none), and {name, kind,
+// adopted} of it: a reload follows the tab's own job again, or reopens its result, never another tab's newer job; a
+// new tab follows another tab's job (adopted): a new upload there leaves that job running.
 const TAB_KEY = "mmnet-tab-job";
+const TAB_INFO_KEY = "mmnet-tab-info";
 const NO_ANSWER = "The server does not answer. Is `mmnet serve` still running?";
 // What the status region last said of the analysis in progress: it speaks at each new stage, then at most once per
 // quarter of the stage or per 30 s, not at each of the server's events (4 a second).
@@ -196,6 +198,7 @@ function abandon(keepAdopted = false) {
   run = null;
   const keep = keepAdopted && old.adopted;
   if (!keep) forgetJob(old.jobId);
+  if (old.jobId && tabJob() === old.jobId) clearTabJob();  // nothing for a reload to follow or reopen
   if (old.xhr) old.xhr.abort();
   if (old.events) old.events.close();
   clearTimeout(old.timer);
@@ -205,7 +208,6 @@ function abandon(keepAdopted = false) {
 // A new analysis: the previous one abandoned, the page cleared for this one.
 function begin() {
   abandon(true);
-  localStorage.removeItem(JOB_KEY);  // that of a job left when the server stopped answering
   run = {};
   spoken = {};
   forgetPictures();
@@ -235,21 +237,72 @@ function keepJob(id, name) {
   localStorage.setItem(OWN_KEY, JSON.stringify({ ...ownJobs(), [id]: name }));
 }
 
-// A job that ended, was cancelled or is gone: no longer followed again, nor one of this browser's running.
+// A job that ended, was cancelled or is gone: no longer taken up by a new tab, nor one of this browser's running.
+// The tab that shows it keeps it (tabJob), to reopen its result on a reload.
 function forgetJob(id) {
   if (!id) return;
   if (localStorage.getItem(JOB_KEY) === id) localStorage.removeItem(JOB_KEY);
-  if (sessionStorage.getItem(TAB_KEY) === id) sessionStorage.removeItem(TAB_KEY);
   const own = ownJobs();
   delete own[id];
   localStorage.setItem(OWN_KEY, JSON.stringify(own));
 }
 
+// The job this tab follows or shows, and what it knows of it ({name, kind, adopted}).
+function tabJob() { return sessionStorage.getItem(TAB_KEY); }
+
+function tabInfo() {
+  try {
+    return JSON.parse(sessionStorage.getItem(TAB_INFO_KEY)) || {};
+  } catch (e) {
+    return {};
+  }
+}
+
+// The tab now follows or shows job `id`: kept for a reload, and in the page's address (#job=ID, never the access
+// token), which a reload, Back or Forward, or a bookmark opens again while the server keeps the job.
+function setTabJob(id, info) {
+  if (tabJob() !== id) sessionStorage.removeItem(TAB_INFO_KEY);
+  sessionStorage.setItem(TAB_KEY, id);
+  sessionStorage.setItem(TAB_INFO_KEY, JSON.stringify({ ...tabInfo(), ...info }));
+  toAddress(id);
+}
+
+function clearTabJob() {
+  sessionStorage.removeItem(TAB_KEY);
+  sessionStorage.removeItem(TAB_INFO_KEY);
+  toAddress(null);
+}
+
+// The job named in the page's address (#job=ID), or null.
+function jobInAddress() {
+  const match = /^#job=([0-9A-Za-z_-]{1,64})$/.exec(location.hash);
+  return match ? match[1] : null;
+}
+
+// The page's address with #job=ID (id null: without it); this entry of the history replaced, not a new one.
+function toAddress(id) {
+  const hash = id ? `#job=${encodeURIComponent(id)}` : "";
+  if (location.hash !== hash) history.replaceState(history.state, "", location.pathname + location.search + hash);
+}
+
+// A server's sentence on job `id` with its file's name in place of the id, which means nothing to the page's user
+// ("Job 3f2a… was deleted.", "The result of job 3f2a… has expired: …", "There is no job '3f2a…' on this server").
+// `ended`: of a result shown, which was deleted rather than cancelled.
+function named(text, id, name, ended = false) {
+  if (!id || !name) return text;
+  const deleted = ended ? `The result of ${name} was deleted from the server, in another tab or window.`
+    : `The analysis of ${name} was cancelled, or its result deleted, in another tab or window.`;
+  return text.replace(`Job ${id} was deleted.`, deleted)
+    .replace(`There is no job '${id}'`, `There is no analysis of ${name}`).split(`job ${id}`).join(name)
+    .split(id).join(name);
+}
+
 // On opening the page: forget this browser's jobs that ended or are gone (their tab closed while they ran), so that
-// their recordings' names do not stay in the browser's storage. The one followed again is forgotten when it ends.
-async function forgetEndedJobs() {
+// their recordings' names do not stay in the browser's storage. The one followed again (`followed`, and the newest
+// of the browser's, which a new tab takes up) is forgotten when it ends.
+async function forgetEndedJobs(followed) {
   for (const id of Object.keys(ownJobs())) {
-    if (id === localStorage.getItem(JOB_KEY)) continue;
+    if (id === localStorage.getItem(JOB_KEY) || id === followed) continue;
     try {
       const r = await api(`api/jobs/${encodeURIComponent(id)}`);
       const body = r.ok ? await r.json() : {};
@@ -322,6 +375,9 @@ function overLimit(file) {
 
 async function analyse(file) {
   const ticket = begin();
+  // that of this tab's job left when the server stopped answering (not another tab's newer one)
+  if (localStorage.getItem(JOB_KEY) === tabJob()) localStorage.removeItem(JOB_KEY);
+  clearTabJob();  // a reload no longer reopens the result shown before
   const tooLarge = overLimit(file);
   if (tooLarge) {
     end(ticket);
@@ -338,6 +394,7 @@ async function analyse(file) {
     if (status === 401) return hideProgress();  // access.js asks for the token
     if (status !== 200) return showError(errorText(status, body));
     $("progress").hidden = true;
+    setTabJob(body.id, { name: body.source || file.name, kind: "clip" });  // a reload shows it again
     showClip(body);
   } else {
     if ($("fps").value !== "") form.append("fps", $("fps").value);
@@ -347,7 +404,9 @@ async function analyse(file) {
       end(ticket);
       return status === 401 ? hideProgress() : showError(errorText(status, body));
     }
-    follow(body.id, ticket, file.name);
+    // the server's name of it (a long one shortened, as its result's heading and downloads are named)
+    keepJob(body.id, body.name || file.name);
+    follow(body.id, ticket, body.name || file.name);
   }
 }
 
@@ -429,14 +488,21 @@ async function readEvents(url, ticket, onData) {
   }
 }
 
-// Follow a recording's job by server-sent events (polling once they end or fail), then show its result.
-function follow(id, ticket, name) {
+// Follow a job by server-sent events (polling once they end or fail), then show its result: a recording's just
+// uploaded, or, `opening` (a reload, a new tab, an address with #job=ID), a job of any kind, running or ended.
+function follow(id, ticket, name, opening = false) {
   ticket.jobId = id;
-  keepJob(id, name || ownJobs()[id] || "");
-  sessionStorage.setItem(TAB_KEY, id);
+  ticket.name = name || ownJobs()[id] || "";
+  setTabJob(id, { name: ticket.name, adopted: Boolean(ticket.adopted) });
   const url = `api/jobs/${encodeURIComponent(id)}`;
   // The upload filled the first half of the bar; the analysis fills the second.
-  progress(0.5, `${WAITING_TO_START}…`, WAITING_TO_START);
+  if (opening) progress(null, `Opening ${ticket.name ? `the analysis of ${ticket.name}` : "the analysis"}…`, "Opening");
+  else progress(0.5, `${WAITING_TO_START}…`, WAITING_TO_START);
+  // The job is gone from the server (404): said with its file's name, and no longer reopened by a reload.
+  const failed = (status, body) => {
+    if (status === 404) clearTabJob();
+    showError(named(errorText(status, body), id, ticket.name));
+  };
   // The server stopped answering: say so and give the controls back. The job's id stays for a reload.
   const unreachable = () => {
     if (run !== ticket) return;
@@ -444,7 +510,8 @@ function follow(id, ticket, name) {
     run = null;
     if (ticket.events) ticket.events.close();
     clearTimeout(ticket.timer);
-    showError(`${NO_ANSWER} Once it answers again, reload the page to see this recording's result.`);
+    showError(`${NO_ANSWER} Once it answers again, reload the page to see the result of ` +
+      `${ticket.name || "this analysis"}.`);
   };
   let finished = false;
   const finish = async () => {
@@ -460,12 +527,22 @@ function follow(id, ticket, name) {
     }
     if (run !== ticket) return;
     end(ticket);
-    if (r.status !== 200) return showError(errorText(r.status, body));
+    if (r.status !== 200) return failed(r.status, body);
     $("progress").hidden = true;
-    showRecording(body, id);
+    if (Array.isArray(body.intervals)) return showRecording(body, id);
+    showClip({ ...body, id });
   };
   const update = (s) => {
     if (run !== ticket) return;
+    if (s.name && !ticket.name) {  // a job opened by its address alone: its file's name, from the server
+      ticket.name = s.name;
+      setTabJob(id, { name: s.name });
+    }
+    if (s.kind && s.kind !== tabInfo().kind) {  // e.g. a clip's job, opened again
+      document.querySelector(`input[name=mode][value=${s.kind}]`).checked = true;
+      setMode();
+      setTabJob(id, { kind: s.kind });
+    }
     const running = s.status !== "done" && s.status !== "failed";  // its end is said by the result or the error
     const done = s.progress !== null ? ` (${Math.round(s.progress * 100)} % of the analysis${timeLeft(s.eta_s)})` : "";
     const waiting = running && s.stage.startsWith("Waiting");
@@ -483,7 +560,8 @@ function follow(id, ticket, name) {
       if (ticket.events) ticket.events.close();
       clearTimeout(ticket.timer);
       end(ticket);
-      return showError(forPage(s.error));
+      if (s.error_code === "job_deleted") clearTabJob();
+      return showError(named(forPage(s.error), id, ticket.name));
     }
     if (s.status === "done" || s.status === "failed") finish();
   };
@@ -499,7 +577,7 @@ function follow(id, ticket, name) {
     if (run !== ticket) return;
     if (r.status !== 200) {  // e.g. gone while the page was reloaded: the server's sentence says why
       end(ticket);
-      return r.status === 401 ? hideProgress() : showError(errorText(r.status, body));
+      return r.status === 401 ? hideProgress() : failed(r.status, body);
     }
     update(body);
     ticket.timer = setTimeout(poll, 1000);
@@ -511,13 +589,37 @@ function follow(id, ticket, name) {
 // The object URLs of the pictures shown, revoked once their result leaves the page.
 const pictures = [];
 
-// Show the picture at the API's `url` in `img` (and as `link`'s target): fetched with the token, as a blob.
+// Why the server no longer has the result shown (its answer `r`, not ok), with its file named: the server's
+// sentence (deleted, expired, removed to make room), else how long it keeps results.
+async function goneText(r) {
+  const body = await r.json().catch(() => ({}));
+  const kept = model.result_ttl_s ? ` The server keeps results for ${keptFor()}.` : "";
+  if (!body.error) return `This result has expired on the server.${kept}`;
+  return current ? named(errorText(r.status, body), current.id || current.data.id, current.data.source, true)
+    : errorText(r.status, body);
+}
+
+// Show the picture at the API's `url` in `img` (and as `link`'s target): fetched with the token, as a blob. One the
+// server no longer has (the result expired or was deleted): hidden, and its detail says why, once.
 async function picture(img, url, link) {
   if (!url) return;
   let blob;
   try {
     const r = await api(here(url));
-    if (!r.ok) return;
+    if (r.status === 401) return;  // access.js asks for the token
+    if (!r.ok) {
+      const why = `The pictures could not be shown. ${await goneText(r)}`;
+      img.closest("figure").hidden = true;
+      const box = img.closest(".detail");
+      if (box && !box.querySelector(".pictures-gone")) {
+        const note = document.createElement("p");
+        note.className = "warning pictures-gone";
+        note.textContent = why;
+        box.prepend(note);
+        announce(why);
+      }
+      return;
+    }
     blob = await r.blob();
   } catch (e) {
     return;  // the text alternative stays
@@ -645,12 +747,7 @@ async function serverDownload(event) {
     return failed(NO_ANSWER);
   }
   if (r.status === 401) return failed("");  // access.js asks for the token
-  if (!r.ok) {
-    const body = await r.json().catch(() => ({}));
-    const kept = model.result_ttl_s ? ` The server keeps results for ${keptFor()}.` : "";
-    return failed(`${body.error || "This result has expired on the server."}${kept} Analyse the file again to ` +
-      "download its result.");
-  }
+  if (!r.ok) return failed(`${await goneText(r)} Analyse the file again to download its result.`);
   $("download-error").hidden = true;
   const save = document.createElement("a");
   const blob = "excel" in a.dataset
@@ -905,6 +1002,7 @@ async function deleteResult() {
   }
   URL.revokeObjectURL($("dl-json").href);
   forgetPictures();
+  if (tabJob() === id) clearTabJob();  // a reload does not look for it
   current = null;
   $("result").hidden = true;
   $("file").focus();
@@ -940,15 +1038,24 @@ function setup() {
     } else if (files.length) analyse(files[0]);
   });
   window.addEventListener("resize", () => { if (current && current.kind === "recording") drawTimeline(current.data); });
-  const start = () => loadModel().then((allowed) => {  // a reload while a recording was analysed: follow it again
-    const id = localStorage.getItem(JOB_KEY);
-    if (allowed) forgetEndedJobs();
+  // A reload, Back or Forward: the job in the address, else the tab's own (sessionStorage), followed again or its
+  // result reopened; only a new tab with neither takes up the newest running job of the browser (another tab's).
+  const start = () => loadModel().then((allowed) => {
+    const own = tabJob(), id = jobInAddress() || own || localStorage.getItem(JOB_KEY);
+    if (allowed) forgetEndedJobs(id);
     if (!allowed || !id) return;
-    $("mode-recording").checked = true;  // only a recording's analysis is a job followed
+    const info = id === own ? tabInfo() : {};
+    // a recording's, unless the tab knows it is a clip's (the server's state says which, once it answers)
+    document.querySelector(`input[name=mode][value=${info.kind === "clip" ? "clip" : "recording"}]`).checked = true;
     setMode();
     const ticket = begin();
-    ticket.adopted = sessionStorage.getItem(TAB_KEY) !== id;  // a new tab's, not a reload's
-    follow(id, ticket);
+    ticket.adopted = id === own ? Boolean(info.adopted) : true;  // a new tab's or a link's: not a reload's
+    follow(id, ticket, info.name, true);
+  });
+  // Another #job=ID typed or pasted in the address (no reload of its own): opened as a reload opens it.
+  window.addEventListener("hashchange", () => {
+    const id = jobInAddress();
+    if (id && id !== tabJob()) location.reload();
   });
   onToken = start;  // a token pasted after a 401: describe the model (and follow the job) now
   start();
