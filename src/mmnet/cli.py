@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=doc[0] if doc else None, description=(module.__doc__ or "").strip(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
-        p.set_defaults(_run=module.run, _interrupted=getattr(module, "INTERRUPTED", RESUMABLE))
+        p.set_defaults(_run=module.run, _interrupted=getattr(module, "INTERRUPTED", RESUMABLE),
+                       _mimalloc=getattr(module, "ON_MIMALLOC", False))
     return parser
 
 
@@ -249,7 +250,7 @@ def _sigterm_as_interrupt():
             signal.signal(signum, signal.SIG_DFL if before is None else before)
 
 
-#: What a command sets in os.environ for its own process before its work (``runtime.prepare_process``: huge pages;
+#: What a command sets in os.environ for its own process before its work (``runtime.enable_huge_pages``;
 #: ``user_folders.use_writable_matplotlib_folder``). A call from Python gets them back as they were when it returns:
 #: its later subprocesses would inherit them. (PyTorch reads THP_MEM_ALLOC_ENABLE once, at its first allocation: where
 #: that happened during the call, huge pages stay on in the process, as no variable can undo.)
@@ -301,11 +302,10 @@ def _say(line: str, *, error: bool = True) -> None:
 def _run_command_unguarded(argv: list[str] | None) -> int:
     args = None  # a command may reword its "interrupted: ..." line while it runs (args._interrupted)
     try:  # also around the parser: building it imports torch, seconds in which Ctrl-C is common
-        from .runtime import prepare_process
+        from .runtime import enable_huge_pages, reexec_with_mimalloc
         from .user_folders import use_writable_matplotlib_folder
 
-        # Only a real command line (not a call from Python) may restart the process on mimalloc.
-        prepare_process(restart_on_mimalloc=argv is None)
+        enable_huge_pages()  # before any command imports torch
         use_writable_matplotlib_folder()  # before any command imports matplotlib
         parser = build_parser()
         args, unrecognized = parser.parse_known_args(argv)
@@ -317,6 +317,8 @@ def _run_command_unguarded(argv: list[str] | None) -> int:
         command_parser = _command_parser(parser, args.command)
         if unrecognized:  # the command's usage, which lists its options, not the top level's
             command_parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
+        if argv is None and args._mimalloc:  # a command line (not a call from Python) of a command doing tensor work:
+            reexec_with_mimalloc()  # parsed, nothing done yet (--help, info, check-data ... start Python once)
         from .commands.common import check_path_encoding, resolve_out_alias
 
         resolve_out_alias(args, command_parser)

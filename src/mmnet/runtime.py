@@ -10,9 +10,9 @@ in docs/performance.md.
 Allocator: PyTorch's CPU tensors come straight from malloc, and glibc serves every block over
 32 MiB (its largest mmap threshold; a 224 px batch of 32 has ~200 MB of activations) with a
 fresh mmap that the kernel zeroes on first touch and unmaps again on free. mimalloc with purging
-off (``MIMALLOC_PURGE_DELAY=-1``) keeps freed memory for reuse. A malloc can only be replaced
-before the process starts, so the command line re-executes itself once with ``LD_PRELOAD`` (as
-Intel's PyTorch launcher does with jemalloc/tcmalloc). The library comes from the
+off (``MIMALLOC_PURGE_DELAY=-1``) keeps freed memory for reuse. A malloc can only be replaced before the
+process starts, so a command doing tensor work (its module's ``ON_MIMALLOC``) re-executes itself once, parsed,
+with ``LD_PRELOAD`` (as Intel's PyTorch launcher does with jemalloc/tcmalloc). The library comes from the
 ``cmeel-mimalloc`` wheel (a dependency on Linux x86_64); without it, or with
 ``MMNET_ALLOCATOR=system``, nothing changes.
 """
@@ -295,8 +295,8 @@ def enable_huge_pages() -> None:
 
 
 def prepare_process(*, restart_on_mimalloc: bool = True) -> None:
-    """The process-start settings of the CLI and the benchmarks, before anything imports torch:
-    restart once on mimalloc, then ask for huge pages."""
+    """The process-start settings of the benchmarks, before anything imports torch: restart once on mimalloc, then
+    ask for huge pages (as cli.py does, restarting for the commands that do tensor work only)."""
     if restart_on_mimalloc:
         reexec_with_mimalloc()
     enable_huge_pages()

@@ -208,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
         print("  not in the scheme (left out on purpose, listed in the run's skipped.csv): "
               + ", ".join(f"{k} {n}" for k, n in sorted(left_out.items())))
     # a label the scheme does not know, or none, is no loader issue: the table above lacks its reason
-    unlisted = [(sid, why) for sid, why in usage.problems if sid not in {i.sample_id for i in load.issues}]
+    listed = {i.sample_id for i in load.issues}  # built once: per problem it was quadratic in the table's size
+    unlisted = [(sid, why) for sid, why in usage.problems if sid not in listed]
     # under nearest every problem is one it cannot fix, and a clamp leaving no motion is not in the table: all named
     explained = usage.problems if args.on_bad_sample == "nearest" else unlisted
     if usage.problems:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+ON_MIMALLOC = True  # tensor work: the `mmnet` command restarts on mimalloc for it (runtime.py, "Allocator")
+
 # The demo's training settings: a shipped recipe (`mmnet train --config synth_demo` trains the same run), whose
 # comments say why each differs from the paper's; the data size is synth.DEMO_PRESET (5 subjects x 20 clips).
 DEMO_RECIPE = "synth_demo"

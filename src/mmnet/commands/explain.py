@@ -35,6 +35,8 @@ from pathlib import Path
 
 from .predict import add_clip_options
 
+ON_MIMALLOC = True  # tensor work: the `mmnet` command restarts on mimalloc for it (runtime.py, "Allocator")
+
 # The figure is about 9.6 inches wide: 30 dpi is a thumbnail whose titles are still drawn (FreeType fails near
 # 1 dpi), 600 dpi is print quality at some 5800 px wide; far beyond it the canvas outgrows memory (100000 dpi: 23 GB).
 DPI_RANGE = (30, 600)

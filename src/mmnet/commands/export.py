@@ -20,6 +20,8 @@ from pathlib import Path
 
 from ..shell_words import shell_quote
 
+ON_MIMALLOC = True  # tensor work: the `mmnet` command restarts on mimalloc for it (runtime.py, "Allocator")
+
 # Largest |logit difference| accepted between onnxruntime and PyTorch.
 PARITY_TOLERANCE = 1e-4
 

@@ -23,6 +23,8 @@ import json
 import sys
 from pathlib import Path
 
+ON_MIMALLOC = True  # tensor work: the `mmnet` command restarts on mimalloc for it (runtime.py, "Allocator")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", type=Path, nargs="*", metavar="INPUT",

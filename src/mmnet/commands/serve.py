@@ -25,6 +25,8 @@ import os
 import sys
 from pathlib import Path
 
+ON_MIMALLOC = True  # tensor work: the `mmnet` command restarts on mimalloc for it (runtime.py, "Allocator")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .common import INFERENCE_DEVICE, add_device_argument, add_landmarks_argument

@@ -58,6 +58,8 @@ from pathlib import Path
 from .spot_ids import megc_ids
 from .spot_table import format_text  # the printed table
 
+ON_MIMALLOC = True  # tensor work: the `mmnet` command restarts on mimalloc for it (runtime.py, "Allocator")
+
 PRESETS = ("casme2", "samm", "casme3")  # kept in step with mmnet.spotting.config.PRESETS (a test checks)
 
 

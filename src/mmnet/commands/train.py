@@ -33,6 +33,8 @@ from pathlib import Path
 from ..choices import DATASETS, LONG_VIDEO_DATASETS, PRECISIONS, PROTOCOLS, SELECTIONS
 from ..shell_words import shell_quote
 
+ON_MIMALLOC = True  # tensor work: the `mmnet` command restarts on mimalloc for it (runtime.py, "Allocator")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .common import add_device_argument, add_executor_arguments, add_root_argument

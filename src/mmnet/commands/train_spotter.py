@@ -33,6 +33,8 @@ from pathlib import Path
 
 from ..choices import LONG_VIDEO_DATASETS
 
+ON_MIMALLOC = True  # tensor work: the `mmnet` command restarts on mimalloc for it (runtime.py, "Allocator")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .common import add_device_argument

@@ -26,7 +26,7 @@ composite: one whose every listed sample has a problem stops training too.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from .cache import UnusableSample, frame_windows
@@ -176,8 +176,9 @@ def emptied_classes(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
     return _emptied(scheme, kept, _dropped(load, scheme, left_out))
 
 
-def _emptied(scheme: LabelScheme, kept: Sequence[int], dropped: list) -> list[str]:
-    held = {c for i, c in enumerate(scheme.classes) if i in set(kept)}
+def _emptied(scheme: LabelScheme, kept: Collection[int], dropped: list) -> list[str]:
+    indices = set(kept)  # once: rebuilt per class it read every kept sample again
+    held = {c for i, c in enumerate(scheme.classes) if i in indices}
     return [c for c in scheme.classes if c not in held and any(scheme.class_of(s) == c for *_, s in dropped)]
 
 
@@ -232,8 +233,9 @@ def classes_left(load: DatasetLoad, scheme: LabelScheme, kept: Sequence[int],
     dropped = _dropped(load, scheme, left_out)
     if why := _parts_left(load, dropped, listed):
         return why
-    held = [c for i, c in enumerate(scheme.classes) if i in set(kept)]
-    emptied = _emptied(scheme, kept, dropped)  # (the samples left out, gathered once)
+    indices = set(kept)  # once: rebuilt per class it read every kept sample again
+    held = [c for i, c in enumerate(scheme.classes) if i in indices]
+    emptied = _emptied(scheme, indices, dropped)  # (the samples left out, gathered once)
     if not emptied and len(held) >= 2:
         return None
     two = ("no class has a usable sample left" if not held else f"only {held[0]} has usable samples left: MMNet needs "
