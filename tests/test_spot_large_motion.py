@@ -20,14 +20,17 @@ STRIDES = {s: CFG.frames_at(getattr(CFG, s).k, FPS) for s in ("micro", "macro")}
 
 def _scores(n: int, seed: int, every: int = 240) -> dict[str, np.ndarray]:
     """Per scale, a still face's noise (about 0.3 px, as a synthetic face's) with a macro-expression every
-    ``every`` frames, peaking 0.5-0.8 px as a synthetic recording's do, and micro-expressions between them."""
+    ``every`` frames, peaking 0.5-0.8 px as a synthetic recording's do, and micro-expressions between them; each
+    as the flow over frames k apart sees it, k / 2 frames before and after it (the shrink spot_intervals undoes)."""
     rng = np.random.default_rng(seed)
     out = {s: rng.uniform(0.25, 0.35, n) for s in STRIDES}
     for centre in range(every // 2, n - every // 2 - 10, every):
-        bump = rng.uniform(0.25, 0.5) * np.hanning(30)
-        for s in STRIDES:
-            out[s][centre - 15:centre + 15] += bump
-        out["micro"][centre + every // 2 - 4:centre + every // 2 + 4] += rng.uniform(0.2, 0.3) * np.hanning(8)
+        height = rng.uniform(0.25, 0.5)
+        for s, k in STRIDES.items():
+            out[s][centre - 15 - k // 2:centre + 15 + k // 2] += height * np.hanning(30 + 2 * (k // 2))
+        micro = centre + every // 2
+        k = STRIDES["micro"] // 2
+        out["micro"][micro - 4 - k:micro + 4 + k] += rng.uniform(0.2, 0.3) * np.hanning(8 + 2 * k)
     return out
 
 

@@ -197,8 +197,8 @@ def test_mmnet_spot_with_a_learned_spotter_resumes_its_classifying(recording, tm
     model = ["--checkpoint", str(make_checkpoint(tmp_path / "classifier"))]
     assert _spot(recording, tmp_path / "whole", *model) == 0
     micro = [i for i in json.loads((tmp_path / "whole" / "spot.json").read_text())["intervals"]
-             if i["type"] == "micro"]
-    assert len(micro) == 2 and all(i.get("label") for i in micro)  # what the cut goes through
+             if i["type"] == "micro" and i.get("label")]
+    assert len(micro) >= 2  # classified ones, what the cut goes through (at the second's onset)
     with monkeypatch.context() as patch:  # a folder's onset and apex files alone are read: stop at the second onset
         _stop_after(patch, 3, doing="classifying")
         assert _spot(recording, tmp_path / "out", *model) == 130

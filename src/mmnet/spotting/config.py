@@ -20,7 +20,8 @@ recording with the CAS(ME)^2 preset uses twice the frame counts. Sources (docs/s
   ``micro.p=0.55 macro.p=0.55`` for the published value.
 * ``smooth``: SoftNet's centred moving average over 2k.
 * ``min_length``/``max_length`` (length gates): MDMD's CAS(ME)^2 ME 7-16 and MaE >= 17, SAMM-LV
-  ME 47-105 and MaE >= 106; MTSN's CAS(ME)^3 test-set ME 5-30 and MaE 15-90.
+  ME 47-105 and MaE >= 106; MTSN's CAS(ME)^3 test-set ME 5-30 and MaE 15-90. ``micro.min_length`` is applied
+  no tighter than the narrowest interval a peak of the smoothed curve is measured as (``peaks.narrowest``).
 """
 
 from __future__ import annotations

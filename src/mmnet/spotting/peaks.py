@@ -8,15 +8,18 @@ Per scale (macro first, then micro), on the frame score (the regions' scores com
    macro-expressions do not lift T above every micro-expression;
 3. peaks: local maxima >= T, the highest first, at least ``distance`` frames apart;
 4. an interval per peak: the frames around it whose smoothed score stays at or above half the
-   peak's height over the recording's median (the still face's noise level), shrunk by k // 2
-   at each end (a flow pair of stride k, placed at its middle, already sees an expression k / 2
-   frames before its onset and after its offset); apex = the peak. The onset is never moved past the
-   apex, so it can land on it (a run that starts within k / 2 of its peak, as after a gap): such an
+   peak's height over the recording's median (the still face's noise level), its bounds then moved to
+   where the unsmoothed score crosses a quarter of that height (the moving average keeps an expression
+   shorter than its width above half height for about its width: a 0.2 s and a 0.3 s one measured the
+   same 6 frames), and shrunk by k // 2 at each end (a flow pair of stride k, placed at its middle, already
+   sees an expression k / 2 frames before its onset and after its offset); apex = the peak. The onset is
+   never moved past the apex, so it can land on it (a run that starts within k / 2 of its peak, as after a gap): such an
    interval is listed, and ``infer.recordings`` leaves it unclassified (no motion between its frames);
 5. intervals of one type that overlap or touch are merged (apex and score from the higher);
    then the length gates: a macro interval shorter than ``macro.min_length`` and a micro interval
    longer than ``micro.max_length`` are dropped (both gates apply to both types), as is a micro
-   interval overlapping a macro one.
+   interval overlapping a macro one. The micro gate ``micro.min_length`` is applied no tighter than the
+   narrowest interval a peak of the smoothed curve is measured as (``narrowest``).
 
 No interval may contain a gap frame (no face): an interval that would is cut at the gap. A frozen stretch (frames
 that do not change at all for 0.5 s or more: ``frozen``) is left out as a gap is, with a note; a stretch of far
@@ -37,7 +40,7 @@ from .frozen import frozen_note, frozen_runs, large_motion, large_motion_note, w
 from .intervals import Interval
 
 __all__ = ["Interval", "frame_score", "smooth", "threshold", "find_peaks", "spot_intervals", "PREDICT_INSTEAD",
-           "FACE_VISIBLE"]
+           "FACE_VISIBLE", "narrowest"]
 
 #: The remedies of ``_unmeasured``'s sentences: a single clip given as a recording; no face found long enough.
 PREDICT_INSTEAD = "use `mmnet predict` / Predictor.predict_clip (in `mmnet serve`: upload it as a clip)"
@@ -107,6 +110,18 @@ def find_peaks(x: np.ndarray, height: float, distance: int) -> list[int]:
     return sorted(kept)
 
 
+def narrowest(width: int, k: int) -> int:
+    """The shortest interval (frames) a single peak of a curve smoothed over ``width`` frames is measured as.
+
+    Averaged over ``width`` frames, even a one-frame spike stays above half its height for ``width`` frames, and
+    ``_candidates`` then shrinks that by k // 2 at each end: width - 2 (k // 2) (the casme2 preset's micro scale:
+    12 - 6 = 6 frames at 30 fps), however short the expression. The micro-expression gate ``micro.min_length``
+    (MDMD's 7 frames, measured on its unsmoothed contrast curve) is applied no tighter than this, or every micro-
+    expression of 0.2-0.3 s, measured at this floor, would be dropped for a width the smoothing gave it.
+    """
+    return max(1, width - 2 * (k // 2))
+
+
 def _extent(xs: np.ndarray, peak: int, level: float) -> tuple[int, int]:
     """First and last index of the run around ``peak`` where xs >= level (NaN ends the run)."""
     above = np.isfinite(xs) & (xs >= level)
@@ -119,12 +134,34 @@ def _extent(xs: np.ndarray, peak: int, level: float) -> tuple[int, int]:
     return lo, hi
 
 
-def _candidates(xs: np.ndarray, k: int, t: float, distance: int, kind: str) -> list[tuple[int, int, int, float]]:
-    """(lo, peak, hi, score) positions for the peaks of one scale, merged when they overlap or touch."""
+def _unsmoothed_bounds(raw: np.ndarray, lo: int, peak: int, hi: int, level: float, reach: int) -> tuple[int, int]:
+    """The smoothed run lo..hi around ``peak`` moved to where the unsmoothed score ``raw`` crosses ``level``: each
+    bound goes out while the next frame's score is at or above it (at most ``reach`` frames: the smoothing widens a
+    run by no more), or in, never past the peak, while its own is below it (NaN is below)."""
+    above = np.isfinite(raw) & (raw >= level)
+    bounds = []
+    for b, step in ((lo, -1), (hi, 1)):
+        start = b
+        if above[b]:
+            while 0 <= b + step < len(raw) and above[b + step] and abs(b + step - start) <= reach:
+                b += step
+        else:
+            while b != peak and not above[b]:
+                b -= step
+        bounds.append(b)
+    return bounds[0], bounds[1]
+
+
+def _candidates(xs: np.ndarray, k: int, t: float, distance: int, kind: str, raw: np.ndarray | None = None,
+                width: int = 1) -> list[tuple[int, int, int, float]]:
+    """(lo, peak, hi, score) positions for the peaks of one scale, merged when they overlap or touch; ``raw``: the
+    unsmoothed score that ``xs`` averages over ``width`` frames (the bounds are then read on it)."""
     found = []
     floor = float(np.nanmedian(xs)) if np.isfinite(xs).any() else 0.0  # the still face's noise level
     for peak in find_peaks(xs, t, max(1, distance)):
         lo, hi = _extent(xs, peak, floor + 0.5 * (xs[peak] - floor))
+        if raw is not None:  # a quarter of the smoothed height: about half the unsmoothed one of a short expression
+            lo, hi = _unsmoothed_bounds(raw, lo, peak, hi, floor + 0.25 * (xs[peak] - floor), width // 2)
         lo, hi = min(lo + k // 2, peak), max(hi - k // 2, peak)
         found.append((lo, peak, hi, float(xs[peak])))
     merged: list[tuple[int, int, int, float]] = []
@@ -214,8 +251,11 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig, types: Sequence[str
         if t is None:
             found = []
         else:
-            found = _candidates(xs, k, t, config.frames_at(sc.distance, fps) if sc.distance else k, scale)
+            width = config.frames_at(sc.smooth, fps)
+            found = _candidates(xs, k, t, config.frames_at(sc.distance, fps) if sc.distance else k, scale, kept, width)
         lo_len = config.frames_at(sc.min_length, fps)
+        if scale == "micro":  # no tighter than the narrowest interval a peak can measure (``narrowest``)
+            lo_len = min(lo_len, narrowest(config.frames_at(sc.smooth, fps), k))
         hi_len = config.frames_at(sc.max_length, fps) if sc.max_length else None
         if scale == "macro":
             found = [c for c in found if c[2] - c[0] + 1 >= lo_len and (hi_len is None or c[2] - c[0] + 1 <= hi_len)]
