@@ -11,6 +11,7 @@ Examples:
   mmnet spot samm/006_1 --fps 200 --preset samm --set macro.p=0.1
   mmnet spot recording.mp4 --checkpoint ckpt/ --out spots/recording/     (also classify each micro-expression)
   mmnet spot face-crops/ --fps 30 --no-align                   (frames already cropped to the face)
+  mmnet spot highspeed.mp4 --fps 200   (a high-speed camera's 200 fps footage exported at a 30 fps playback rate)
   mmnet spot recording.mp4 --spotter-model spotter.pt          (a learned spotter, `mmnet train-spotter`)
 
 The table printed gives each interval's type (micro or macro), onset, apex and offset frames, its span in
@@ -65,7 +66,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from .common import INFERENCE_DEVICE, add_device_argument
 
     p.add_argument("source", type=Path, metavar="VIDEO|FRAME_FOLDER", help="a video file or a folder of frames")
-    p.add_argument("--fps", type=float, default=None, help="frame rate (required for a frame folder)")
+    p.add_argument("--fps", type=float, default=None,
+                   help="frame rate (required for a frame folder); replaces a video's own. High-speed cameras often "
+                        "export at a playback rate (200 fps footage declared as 30 fps: slow motion): give the "
+                        "capture rate here (check the camera's settings or log; `ffprobe VIDEO` shows the declared "
+                        "rate). spot.json then records both (fps, declared_fps); spots.eaf keeps the file's timeline")
     p.add_argument("--preset", choices=PRESETS, default="casme2",
                    help="published per-dataset parameters (default %(default)s: CAS(ME)^2, 30 fps); scaled to --fps")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -226,6 +231,7 @@ def _spot(args: argparse.Namespace) -> int:
     data = result.to_dict()
     if video_id is not None:  # --out: the id that intervals.csv, spotting.csv and str.csv name the recording by
         data = {"source": data.pop("source"), "video": video_id, **data}
+    declared = _declared(args, result, data)
     summary = None  # the classifier's title, synthetic, permuted labels, note and performance, kept with its classes
     if args.checkpoint is not None and (args.out is not None or args.json):
         from ..infer.model_summary import model_summary
@@ -268,7 +274,8 @@ def _spot(args: argparse.Namespace) -> int:
                  # ELAN's document of the same spans, with the video it belongs to (a frame folder: none)
                  # read back (score-spots, agree) as spotting.csv's frames: its id, its number of the first frame
                  EAF_NAME: spots_eaf(data, media=args.source if from_video else None, folder=args.out,
-                                     video_id=video_id, first_frame=result.first_frame + (1 if from_video else 0))}
+                                     video_id=video_id, first_frame=result.first_frame + (1 if from_video else 0),
+                                     media_fps=declared)}
         if predictor is not None:  # classified: the MEGC2024-2025 STR layout too
             files["str.csv"] = format_str_csv(megc, subject_of=lambda _: subject).encode("utf-8")
         # the progress kept, gone with the results written; a str.csv of an earlier --checkpoint run would
@@ -294,6 +301,25 @@ def _spot(args: argparse.Namespace) -> int:
         if warning:
             print(f"note: {warning}", file=sys.stderr)
     return 0
+
+
+def _declared(args: argparse.Namespace, result, data: dict) -> float | None:
+    """The rate the video declares where --fps replaced it (a high-speed camera's playback rate): recorded in
+    ``data`` (spot.json's ``declared_fps``, after ``fps``), with a note printed and kept when the two are far apart."""
+    from ..spotting.declared_rate import DECLARED_FPS, declared_rate, override_note
+
+    declared = declared_rate(result.source, args.fps)
+    if declared is None:
+        return None
+    items = list(data.items())
+    at = next(k for k, (key, _) in enumerate(items) if key == "fps") + 1
+    data.clear()
+    data.update([*items[:at], (DECLARED_FPS, declared), *items[at:]])
+    note = override_note(result.source, float(args.fps), declared)
+    if note:
+        data["notes"] = [*data.get("notes", []), note]
+        print(f"note: {note}", file=sys.stderr)
+    return declared
 
 
 def _model_device(args: argparse.Namespace) -> str:
