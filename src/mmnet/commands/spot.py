@@ -201,6 +201,7 @@ def _spot(args: argparse.Namespace) -> int:
     if config.face.mode == "align":  # the recording's faces are found with it, before the first frame is measured
         say_landmarks(config.face.landmarks, progress=not args.no_progress)
 
+    declared, rate_note = _declared(args)  # said before the recording is read: which rate the times will be on
     progress = FrameProgress(args.source.name, progress=not args.no_progress)
     # with --out, the spotting's progress (and the classifying's) is kept there as it goes, and a rerun continues
     # from it: the flow spotter's (a saved flow spotter is the flow path with its own parameters) and the learned's
@@ -231,7 +232,13 @@ def _spot(args: argparse.Namespace) -> int:
     data = result.to_dict()
     if video_id is not None:  # --out: the id that intervals.csv, spotting.csv and str.csv name the recording by
         data = {"source": data.pop("source"), "video": video_id, **data}
-    declared = _declared(args, result, data)
+    if declared is not None:  # spot.json: the file's own rate after the one used, and the note when far apart
+        from ..spotting.declared_rate import DECLARED_FPS
+
+        items = list(data.items())
+        at = next(k for k, (key, _) in enumerate(items) if key == "fps") + 1
+        data = dict([*items[:at], (DECLARED_FPS, declared), *items[at:]])
+        data["notes"] = [*data.get("notes", []), *([rate_note] if rate_note else [])]
     summary = None  # the classifier's title, synthetic, permuted labels, note and performance, kept with its classes
     if args.checkpoint is not None and (args.out is not None or args.json):
         from ..infer.model_summary import model_summary
@@ -303,23 +310,16 @@ def _spot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _declared(args: argparse.Namespace, result, data: dict) -> float | None:
-    """The rate the video declares where --fps replaced it (a high-speed camera's playback rate): recorded in
-    ``data`` (spot.json's ``declared_fps``, after ``fps``), with a note printed and kept when the two are far apart."""
-    from ..spotting.declared_rate import DECLARED_FPS, declared_rate, override_note
+def _declared(args: argparse.Namespace) -> tuple[float | None, str | None]:
+    """The rate the video declares where --fps replaces it (a high-speed camera's playback rate), and the note, printed
+    here, when the two are far apart (``spotting.declared_rate``)."""
+    from ..spotting.declared_rate import declared_rate, override_note
 
-    declared = declared_rate(result.source, args.fps)
-    if declared is None:
-        return None
-    items = list(data.items())
-    at = next(k for k, (key, _) in enumerate(items) if key == "fps") + 1
-    data.clear()
-    data.update([*items[:at], (DECLARED_FPS, declared), *items[at:]])
-    note = override_note(result.source, float(args.fps), declared)
+    declared = declared_rate(args.source, args.fps)
+    note = None if declared is None else override_note(args.source, float(args.fps), declared)
     if note:
-        data["notes"] = [*data.get("notes", []), note]
         print(f"note: {note}", file=sys.stderr)
-    return declared
+    return declared, note
 
 
 def _model_device(args: argparse.Namespace) -> str:
