@@ -86,3 +86,25 @@ def test_motion_a_few_times_the_expressions_is_not_noted(height):
     scores = _hand(_scores(900, 3), 300, 315, height)
     _, details, notes = _spot(scores)
     assert np.nanmax(details["macro"]["smoothed"]) < LARGE_MOTION * 0.9 and not notes
+
+
+def test_a_stretch_is_named_whole_and_only_the_stretches_far_above_the_rest():
+    """A stretch whose curve dips between a small bump and its expression is one stretch, named once with its own
+    peak; a stretch peaking just above the largest motion elsewhere is not named (at most three are)."""
+    from mmnet.spotting.frozen import large_motion, large_motion_note
+
+    x = np.full(300, 0.1)
+    x[20:30] = 0.226  # the largest motion anywhere else
+    x[60:90] = 1.4 * np.hanning(30) + 0.11
+    x[120:160] = 0.2  # one stretch above the still level: a small bump (0.244), a dip, then its expression (1.2)
+    x[122:126], x[135:155] = 0.244, 0.2 + 1.0 * np.hanning(20)
+    x[200:240] = 0.2
+    x[202:206], x[215:235] = 0.241, 0.2 + 1.55 * np.hanning(20)
+    mask, rest = large_motion(x, np.ones(300, bool))
+    assert rest == pytest.approx(0.226)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    assert list(zip(edges[::2], edges[1::2])) == [(60, 90), (120, 160), (200, 240)]  # whole, three at most
+    note = large_motion_note("micro", x, (mask, rest), 0.45, 0.17, [], np.arange(300), lambda n: n / FPS)
+    assert note.count(" s, peak ") == 3 and "peak 0.244" not in note and "peak 0.241" not in note
+    assert "frames 60-89 " in note and ", 120-159 (" in note and ", 200-239 (" in note
+    assert "is each 5x or more the largest anywhere else (0.226)" in note  # 1.2 / 0.226, the lowest named

@@ -204,6 +204,8 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions, lengths:
         raise AnnotationError(needs_fps(path, kind, f" (its FPS column says {rate})" if rate else ""))
     if kind == "boris":
         _warn_boris_fps(path, rate, options.fps)
+    if kind == "elan-eaf":
+        _warn_eaf_fps(path, text, options.fps)
     owners = eaf_tier_owners(text) if kind == "elan-eaf" else {}
     tiers = None if options.tiers is None else resolve_tiers(f"'{path}'", options.tiers, owners)
     coder = CoderOptions(options.fps, options.tier_type or {}, options.video_id, options.times, tiers,
@@ -236,6 +238,24 @@ def _warn_boris_fps(path: Path, column: str | None, fps: Fraction) -> None:
     if said and said > 0 and abs(float(fps) / said - 1) > 1e-3:
         print(f"warning: '{path}': its FPS column says {said:g} fps, and the times are converted at {float(fps):g} "
               "fps (--fps or --recording): check which is the recording's rate.", file=sys.stderr)
+
+
+def _warn_eaf_fps(path: Path, text: str, fps: Fraction) -> None:
+    """mmnet's spots.eaf of a video whose rate --fps replaced (a high-speed camera's playback rate) is on the video's
+    own timeline, frame / its declared rate (``mmnet-media-fps``): converted at another rate (the capture rate), every
+    frame moves further the later it is."""
+    import re
+
+    from ..spotting.elan import MMNET_CAPTURE_FPS, MMNET_MEDIA_FPS
+
+    said = re.search(rf'<PROPERTY NAME="{MMNET_MEDIA_FPS}">\s*([0-9.]+)\s*</PROPERTY>', text)
+    media = float(said.group(1)) if said else None
+    if media and abs(float(fps) / media - 1) > 1e-3:
+        capture = re.search(rf'<PROPERTY NAME="{MMNET_CAPTURE_FPS}">\s*([0-9.]+)\s*</PROPERTY>', text)
+        spotted = f", spotted with `mmnet spot --fps {capture.group(1)}`" if capture else ""
+        print(f"warning: '{path}': its times are on the video's own {media:g} fps timeline ({MMNET_MEDIA_FPS}"
+              f"{spotted}), and they are converted at {float(fps):g} fps: give "
+              f"--fps {media:g}, or --recording VIDEO, to read them as the frames spotted.", file=sys.stderr)
 
 
 def _kind_name(kind: str) -> str:

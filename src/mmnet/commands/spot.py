@@ -11,6 +11,7 @@ Examples:
   mmnet spot samm/006_1 --fps 200 --preset samm --set macro.p=0.1
   mmnet spot recording.mp4 --checkpoint ckpt/ --out spots/recording/     (also classify each micro-expression)
   mmnet spot face-crops/ --fps 30 --no-align                   (frames already cropped to the face)
+  mmnet spot highspeed.mp4 --fps 200   (a high-speed camera's 200 fps footage exported at a 30 fps playback rate)
   mmnet spot recording.mp4 --spotter-model spotter.pt          (a learned spotter, `mmnet train-spotter`)
 
 The table printed gives each interval's type (micro or macro), onset, apex and offset frames, its span in
@@ -67,7 +68,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from .common import INFERENCE_DEVICE, add_device_argument
 
     p.add_argument("source", type=Path, metavar="VIDEO|FRAME_FOLDER", help="a video file or a folder of frames")
-    p.add_argument("--fps", type=float, default=None, help="frame rate (required for a frame folder)")
+    p.add_argument("--fps", type=float, default=None,
+                   help="frame rate (required for a frame folder); replaces a video's own. High-speed cameras often "
+                        "export at a playback rate (200 fps footage declared as 30 fps: slow motion): give the "
+                        "capture rate here (check the camera's settings or log; `ffprobe VIDEO` shows the declared "
+                        "rate). spot.json then records both (fps, declared_fps); spots.eaf keeps the file's timeline")
     p.add_argument("--preset", choices=PRESETS, default="casme2",
                    help="published per-dataset parameters (default %(default)s: CAS(ME)^2, 30 fps); scaled to --fps")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -198,6 +203,7 @@ def _spot(args: argparse.Namespace) -> int:
     if config.face.mode == "align":  # the recording's faces are found with it, before the first frame is measured
         say_landmarks(config.face.landmarks, progress=not args.no_progress)
 
+    declared, rate_note = _declared(args)  # said before the recording is read: which rate the times will be on
     progress = FrameProgress(args.source.name, progress=not args.no_progress)
     # with --out, the spotting's progress (and the classifying's) is kept there as it goes, and a rerun continues
     # from it: the flow spotter's (a saved flow spotter is the flow path with its own parameters) and the learned's
@@ -228,6 +234,13 @@ def _spot(args: argparse.Namespace) -> int:
     data = result.to_dict()
     if video_id is not None:  # --out: the id that intervals.csv, spotting.csv and str.csv name the recording by
         data = {"source": data.pop("source"), "video": video_id, **data}
+    if declared is not None:  # spot.json: the file's own rate after the one used, and the note when far apart
+        from ..spotting.declared_rate import DECLARED_FPS
+
+        items = list(data.items())
+        at = next(k for k, (key, _) in enumerate(items) if key == "fps") + 1
+        data = dict([*items[:at], (DECLARED_FPS, declared), *items[at:]])
+        data["notes"] = [*data.get("notes", []), *([rate_note] if rate_note else [])]
     summary = None  # the classifier's title, synthetic, permuted labels, note and performance, kept with its classes
     if args.checkpoint is not None and (args.out is not None or args.json):
         from ..infer.model_summary import model_summary
@@ -270,7 +283,8 @@ def _spot(args: argparse.Namespace) -> int:
                  # ELAN's document of the same spans, with the video it belongs to (a frame folder: none)
                  # read back (score-spots, agree) as spotting.csv's frames: its id, its number of the first frame
                  EAF_NAME: spots_eaf(data, media=args.source if from_video else None, folder=args.out,
-                                     video_id=video_id, first_frame=result.first_frame + (1 if from_video else 0))}
+                                     video_id=video_id, first_frame=result.first_frame + (1 if from_video else 0),
+                                     media_fps=declared)}
         if predictor is not None:  # classified: the MEGC2024-2025 STR layout too
             files["str.csv"] = format_str_csv(megc, subject_of=lambda _: subject).encode("utf-8")
         # the progress kept, gone with the results written; a str.csv of an earlier --checkpoint run would
@@ -296,6 +310,18 @@ def _spot(args: argparse.Namespace) -> int:
         if warning:
             print(f"note: {warning}", file=sys.stderr)
     return 0
+
+
+def _declared(args: argparse.Namespace) -> tuple[float | None, str | None]:
+    """The rate the video declares where --fps replaces it (a high-speed camera's playback rate), and the note, printed
+    here, when the two are far apart (``spotting.declared_rate``)."""
+    from ..spotting.declared_rate import declared_rate, override_note
+
+    declared = declared_rate(args.source, args.fps)
+    note = None if declared is None else override_note(args.source, float(args.fps), declared)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return declared, note
 
 
 def _model_device(args: argparse.Namespace) -> str:

@@ -4,7 +4,9 @@ ELAN opens it beside the video it names: one tier per kind of span, ``mmnet-micr
 ``mmnet-no-face`` (the gaps, where nothing was spotted), each annotation spanning its frames to the end of the last
 one. Times are ELAN's integer milliseconds, the same rule as intervals.csv's seconds (``intervals.seek_time``): an
 annotation begins at its onset frame's start and ends at its offset frame's end (``onset_s`` and ``end_s``), each
-rounded up to the millisecond, so that ELAN, sought to either, shows the frame the time belongs to. The recording's
+rounded up to the millisecond, so that ELAN, sought to either, shows the frame the time belongs to. A video whose
+declared rate --fps replaced (a high-speed camera's footage, exported at a playback rate) keeps its own timeline
+here, frame / its declared rate, which ELAN plays (``declared_rate``). The recording's
 notes are header properties (``mmnet-note-1``, ...), not annotations: they belong to no span of time. The header's
 ``mmnet-video-id`` and ``mmnet-first-frame`` let ``coder_elan.read_eaf`` read the document back as the frames of the
 spotting.csv written beside it, whose numbers start at 1 for a video and at the first file's for a frame folder.
@@ -22,7 +24,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-__all__ = ["EAF_NAME", "TIERS", "MMNET_VIDEO_ID", "MMNET_FIRST_FRAME", "media_url", "spots_eaf"]
+from .intervals import seek_time
+
+__all__ = ["EAF_NAME", "TIERS", "MMNET_VIDEO_ID", "MMNET_FIRST_FRAME", "MMNET_MEDIA_FPS", "MMNET_CAPTURE_FPS",
+           "MEDIA_TIMELINE", "media_url", "spots_eaf"]
 
 EAF_NAME = "spots.eaf"
 # header properties that let `mmnet score-spots` and `mmnet agree` read the document back as the frames of the
@@ -30,6 +35,12 @@ EAF_NAME = "spots.eaf"
 # shown at 0 s (1 for a video's first frame, as MEGC numbers it; a frame folder's first file number)
 MMNET_VIDEO_ID = "mmnet-video-id"
 MMNET_FIRST_FRAME = "mmnet-first-frame"
+# a video whose declared rate --fps replaced (a high-speed camera's playback rate): the document's times are on the
+# video's own timeline, frame / its declared rate (MMNET_MEDIA_FPS), as ELAN plays it; the capture rate the spotter
+# used (spot.json's fps) is MMNET_CAPTURE_FPS, and the time base MEDIA_TIMELINE
+MMNET_MEDIA_FPS = "mmnet-media-fps"
+MMNET_CAPTURE_FPS = "mmnet-capture-fps"
+MEDIA_TIMELINE = "frame_number_over_media_fps"
 # a span's kind -> its tier: an interval's type, or a gap without a face (intervals.GAP_TYPE)
 TIERS = {"micro": "mmnet-micro", "macro": "mmnet-macro", "no_face": "mmnet-no-face"}
 LINGUISTIC_TYPE = "mmnet-spot"
@@ -52,10 +63,19 @@ def _value(record: dict) -> str:
     return text
 
 
-def _spans(data: dict) -> list[tuple[str, int, int, str]]:
-    """(tier, begin ms, end ms, value) of each interval and gap of ``mmnet spot --json``'s ``data``."""
-    spans = [(TIERS[r["type"]], _ms(r["onset_s"]), _ms(r["end_s"]), _value(r)) for r in data.get("intervals", [])]
-    spans += [(TIERS["no_face"], _ms(g["first_s"]), _ms(g["end_s"]), "no face") for g in data.get("gaps", [])]
+def _spans(data: dict, media_fps: float | None = None) -> list[tuple[str, int, int, str]]:
+    """(tier, begin ms, end ms, value) of each interval and gap of ``mmnet spot --json``'s ``data``: at their
+    seconds, or with ``media_fps`` (a video whose rate --fps replaced) at frame / ``media_fps``, the video's own
+    timeline (its frames counted from 0)."""
+    if media_fps is not None:
+        def at(frame: int) -> int:
+            return _ms(seek_time(frame / media_fps))
+
+        spans = [(TIERS[r["type"]], at(r["onset"]), at(r["offset"] + 1), _value(r)) for r in data.get("intervals", [])]
+        spans += [(TIERS["no_face"], at(g["first"]), at(g["last"] + 1), "no face") for g in data.get("gaps", [])]
+    else:
+        spans = [(TIERS[r["type"]], _ms(r["onset_s"]), _ms(r["end_s"]), _value(r)) for r in data.get("intervals", [])]
+        spans += [(TIERS["no_face"], _ms(g["first_s"]), _ms(g["end_s"]), "no face") for g in data.get("gaps", [])]
     # above 1000 fps a frame can start and end in one millisecond: ELAN needs an annotation to last
     return [(tier, begin, max(end, begin + 1), value) for tier, begin, end, value in spans]
 
@@ -98,7 +118,7 @@ def _media_descriptor(header: ET.Element, media: Path, folder: Path) -> None:
 
 
 def spots_eaf(data: dict, *, media: Path | None, folder: Path, date: datetime | None = None,
-              video_id: str | None = None, first_frame: int | None = None) -> bytes:
+              video_id: str | None = None, first_frame: int | None = None, media_fps: float | None = None) -> bytes:
     """The EAF document (UTF-8 bytes) of ``data``, ``SpotResult.to_dict()``'s record (``intervals`` with their
     ``onset_s`` and ``end_s``, ``gaps`` with their ``first_s`` and ``end_s``, ``notes``).
 
@@ -106,7 +126,10 @@ def spots_eaf(data: dict, *, media: Path | None, folder: Path, date: datetime | 
     then names no media, and its times are those of intervals.csv, frame numbers over the rate); ``folder``: where
     the document is written (its relative media path starts there); ``date``: the document's date (default now);
     ``video_id`` and ``first_frame``: the video id of the spotting.csv written beside it and its number of the frame
-    shown at 0 s (header properties ``mmnet-video-id`` and ``mmnet-first-frame``, left out when None).
+    shown at 0 s (header properties ``mmnet-video-id`` and ``mmnet-first-frame``, left out when None);
+    ``media_fps``: the rate ``media`` itself declares, where --fps replaced it (``declared_rate``): the times are then
+    frame / ``media_fps``, the video's own timeline that ELAN plays, not ``data``'s seconds (frame / the capture
+    rate), and the header says both rates (``mmnet-media-fps``, ``mmnet-capture-fps``).
     """
     when = (date or datetime.now(timezone.utc)).replace(microsecond=0).isoformat()
     root = ET.Element("ANNOTATION_DOCUMENT", {"AUTHOR": "mmnet", "DATE": when, "FORMAT": "3.0", "VERSION": "3.0",
@@ -114,9 +137,13 @@ def spots_eaf(data: dict, *, media: Path | None, folder: Path, date: datetime | 
     header = ET.SubElement(root, "HEADER", {"MEDIA_FILE": "", "TIME_UNITS": "milliseconds"})
     if media is not None:
         _media_descriptor(header, media, folder)
-    spans = _lanes(_spans(data))
+    media_fps = None if media is None else media_fps  # a frame folder has no timeline but its rate
+    spans = _lanes(_spans(data, media_fps))
+    time_base = str(data.get("time_base", "")) if media_fps is None else MEDIA_TIMELINE
     properties = [("lastUsedAnnotationId", str(len(spans))), ("mmnet-source", str(data.get("source", ""))),
-                  ("mmnet-time-base", str(data.get("time_base", "")))]
+                  ("mmnet-time-base", time_base)]
+    if media_fps is not None:
+        properties += [(MMNET_MEDIA_FPS, f"{media_fps:.10g}"), (MMNET_CAPTURE_FPS, f"{float(data['fps']):.10g}")]
     properties += [(name, str(value)) for name, value in ((MMNET_VIDEO_ID, video_id), (MMNET_FIRST_FRAME, first_frame))
                    if value is not None]
     properties += [(f"mmnet-note-{k}", note) for k, note in enumerate(data.get("notes") or [], 1)]

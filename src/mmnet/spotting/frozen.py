@@ -69,21 +69,27 @@ def frozen_note(numbers: np.ndarray, runs: list[tuple[int, int]], fps: float) ->
 
 
 def large_motion(xs: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """The frames of ``xs`` (a smoothed curve, only at ``where``) in stretches that peak more than ``LARGE_MOTION``
-    times higher than the largest motion outside them, and that largest motion; None when there are none.
+    """The frames of ``xs`` (a smoothed curve, only at ``where``) in the stretches that peak more than
+    ``LARGE_MOTION`` times higher than the largest motion outside them, and that largest motion; None when there
+    are none.
 
     A stretch is a run of frames above the curve's median (the still face's level); the stretches' peaks are sorted
     and the first drop by more than ``LARGE_MOTION`` times among the top ``LARGE_MOTION_MOST`` + 1 sets them apart.
+    The stretches above the drop are returned whole: a stretch whose curve dips between two bumps stays one stretch
+    (its bumps are not told as stretches of their own), and no other stretch is among them.
     """
     x = np.where(where & np.isfinite(xs), xs, np.nan)
     if not np.isfinite(x).any():
         return None
     above = np.isfinite(x) & (x > float(np.nanmedian(x)))
     edges = np.flatnonzero(np.diff(np.concatenate([[0], above.astype(np.int8), [0]])))
-    peaks = sorted((float(x[a:b].max()) for a, b in zip(edges[::2], edges[1::2])), reverse=True)
-    for high, low in list(zip(peaks, peaks[1:]))[:LARGE_MOTION_MOST]:
+    stretches = sorted(((float(x[a:b].max()), a, b) for a, b in zip(edges[::2], edges[1::2])), reverse=True)
+    for k, ((high, _, _), (low, _, _)) in enumerate(list(zip(stretches, stretches[1:]))[:LARGE_MOTION_MOST]):
         if high > LARGE_MOTION * low > 0:
-            return np.isfinite(x) & (x > low), low
+            mask = np.zeros(len(x), bool)
+            for _, a, b in stretches[:k + 1]:
+                mask[a:b] = True
+            return mask, low
     return None
 
 
@@ -100,9 +106,11 @@ def large_motion_note(kind: str, xs: np.ndarray, found: tuple[np.ndarray, float]
         spans.append(f"{first}-{last} ({seconds(first):.1f}-{seconds(last):.1f} s, peak "
                      f"{float(np.nanmax(xs[a:b])):.3g}, " + (f"{kind} interval {', '.join(kept)} kept there)" if kept
                                                             else f"no {kind} interval kept there)"))
-    top = float(np.nanmax(np.where(mask, xs, np.nan)))
+    # the lowest peak named: each is at least that many times the rest (one stretch: its own peak)
+    least = min(float(np.nanmax(xs[a:b])) for a, b in zip(edges[::2], edges[1::2]))
     said = f" ({without:.3g} without it)" if without is not None else ""
-    return (f"the {kind} motion at frames {', '.join(spans)} is {top / rest:.0f}x the largest anywhere else "
+    times = f"{least / rest:.0f}x" if len(spans) == 1 else f"each {least / rest:.0f}x or more"
+    return (f"the {kind} motion at frames {', '.join(spans)} is {times} the largest anywhere else "
             f"({rest:.3g}): a hand or an object over the face, a sharp head movement, or the camera settling? "
             f"It sets the {kind} threshold, which other {kind}-expressions must reach, at T = {t:.3g}{said}. Check it "
             "in the video; if it is no expression, cut it out (or spot the parts before and after it apart)")
