@@ -265,6 +265,7 @@ def test_long_file_names_are_shortened_in_the_middle_and_stay_distinct(client, c
     assert display_name("x" * 200) == "x" * 52 + "…" + "x" * 27  # no extension: the whole name is cut
     assert display_name(f"b{'a' * 78}.mp4") == f"b{'a' * 49}…{'a' * 25}.mp4"
     assert display_name(f"{'a' * 76}.mp4") == f"{'a' * 76}.mp4"  # 80 characters: kept whole
+    assert display_name(f"{'a' * 100}.mpeg").index("…") == 49  # two thirds of what fits beside the extension
 
 
 def test_a_zip_made_on_windows_skips_what_the_command_line_never_reads_as_a_frame(tmp_path):

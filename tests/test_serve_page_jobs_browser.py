@@ -179,6 +179,23 @@ def test_a_new_upload_in_a_new_tab_leaves_the_other_tabs_job_running(page, serve
     tab.close()
 
 
+def test_a_copy_of_the_tab_takes_up_its_job_and_a_new_upload_there_leaves_it_running(page, server, tmp_path):
+    slow = start_slow_recording(page, tmp_path / "slow.mp4")
+    with page.expect_popup() as popup:  # as Chrome's Duplicate: the tab's sessionStorage copied, its job with it
+        page.evaluate("window.open(location.href)")
+    copy = popup.value
+    copy.on("dialog", lambda dialog: dialog.accept())
+    running(copy)
+    wait_until(copy, "JSON.parse(sessionStorage.getItem('mmnet-tab-info')).adopted")  # the first tab said so
+    copy.set_input_files("#file", str(_recording(tmp_path, "next.mp4")))
+    copy.wait_for_selector("#cancel-other:not([hidden])", timeout=TIMEOUT_MS)
+    assert job_status(server, slow) == "running"
+    running(page)  # still the first tab's, shown there
+    copy.click("#cancel-other")
+    copy.wait_for_selector("#timeline rect.interval", timeout=20_000)
+    copy.close()
+
+
 def test_an_error_on_a_field_is_tied_to_it_and_focuses_it(page, tmp_path):
     # the error named the "Onset frame" field, closed under Options, and nothing marked it or went there
     clip = tmp_path / "clip.mp4"

@@ -109,6 +109,18 @@ def test_without_the_token_the_page_says_how_to_give_it(browser, server):
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
+def test_the_printed_address_pasted_into_an_open_page_gives_its_token(browser, server):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server.url}/")
+    sync_api.expect(page.locator("#login-text")).to_contain_text("This server needs its access token")
+    page.goto(f"{server.url}/#token={TOKEN}")  # the same page, another fragment: a hash change, no load
+    sync_api.expect(page.locator("#model-text")).to_contain_text("classes")
+    assert page.is_hidden("#login") and page.url == f"{server.url}/"  # the token out of the address bar
+    assert page.evaluate("sessionStorage.getItem('mmnet-token')") == TOKEN
+    context.close()
+
+
 def test_opening_the_page_forgets_the_names_of_this_browsers_ended_jobs(browser, server):
     # {job id: file name} of a job whose tab was closed stayed in localStorage until a later job had to wait
     context = browser.new_context()

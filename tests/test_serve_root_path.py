@@ -74,7 +74,12 @@ def test_the_page_redirects_and_errors_name_the_prefix(app):
         assert c.get(f"{ROOT}/static/app.js").status_code == 200
         missing = c.get(f"{ROOT}/nothing")
         assert missing.status_code == 404
-        assert f"The page is at {ROOT}/; the API's endpoints are listed at {ROOT}/docs." in missing.json()["error"]
+        error = missing.json()["error"]  # the same path reaches the app through the proxy and at its own address
+        assert f"The page is at {ROOT}/ and the API's endpoints are listed at {ROOT}/docs through the proxy" in error
+        assert f"at the server's own address (not through the proxy) they are at / and /docs, without {ROOT}." in error
+        wrong_method = c.get(f"{ROOT}/api/predict")
+        assert wrong_method.status_code == 405 and f"see {ROOT}/docs for what each endpoint takes" in \
+            wrong_method.json()["error"]
         assert c.get(f"{ROOT}/openapi.json").json()["servers"][0]["url"] == ROOT
 
 

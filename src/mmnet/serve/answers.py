@@ -94,9 +94,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return await _upload_error(request, no_room(Path(tempfile.gettempdir())))
         path, root = request.url.path[:100], prefix_of(request.scope)
         if exc.status_code == 404 and exc.detail == "Not Found":  # no route (the API's own 404s say more)
-            return error_response(f"There is nothing at {path}. The page is at {root}/; the API's endpoints are "
-                                  f"listed at {root}/docs.", 404, "not_found")
-        hint = {405: f" {path} does not take {request.method}: see /docs for what each endpoint takes.",
+            return error_response(f"There is nothing at {path}. {_where_the_page_is(root)}", 404, "not_found")
+        hint = {405: f" {path} does not take {request.method}: see {root}/docs for what each endpoint takes.",
                 400: f" {SEND_FILE}" if request.method == "POST" else ""}.get(exc.status_code, "")
         detail = str(exc.detail)
         # exc.headers: the Allow header of a 405, which HTTP requires and clients read
@@ -107,6 +106,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _internal(_request, exc: Exception):
         log.error("internal error", exc_info=exc)
         return error_response(INTERNAL_ERROR, 500, "internal")
+
+
+def _where_the_page_is(root: str) -> str:
+    """Where the page and /docs are; under --root-path both through the proxy and at the server's own address,
+    which cannot be told apart (uvicorn adds the prefix to every request's path)."""
+    if not root:
+        return "The page is at /; the API's endpoints are listed at /docs."
+    return (f"The page is at {root}/ and the API's endpoints are listed at {root}/docs through the proxy; at the "
+            f"server's own address (not through the proxy) they are at / and /docs, without {root}.")
 
 
 class InternalErrors:

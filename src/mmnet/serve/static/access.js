@@ -9,13 +9,16 @@ const TOKEN_KEY = "mmnet-token";
 const NEEDS_TOKEN = "This server needs its access token: open the address printed when it started (it ends in " +
   "#token=…), or paste the token below.";
 
-// The token of the address, kept; the address shown (and this entry of the history) without it.
-(function takeToken() {
+// The token of the address, kept; the address shown (and this entry of the history) without it. True if there was
+// one (app.js calls it again when the address is pasted into an open page, which loads nothing).
+function takeToken() {
   const match = /^#token=([^&]+)/.exec(location.hash);
-  if (!match) return;
+  if (!match) return false;
   sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
   history.replaceState(history.state, "", location.pathname + location.search);
-})();
+  return true;
+}
+takeToken();
 
 function authorization() {
   const token = sessionStorage.getItem(TOKEN_KEY);

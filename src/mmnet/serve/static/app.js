@@ -247,6 +247,21 @@ function forgetJob(id) {
   localStorage.setItem(OWN_KEY, JSON.stringify(own));
 }
 
+// A tab opened as a copy of another (Chrome's Duplicate, window.open of its address) has that tab's
+// sessionStorage, so its job seems its own: on opening it, the tab asks the browser's other tabs, and the one that
+// started the job (alive, so not this tab before a reload) says so; the job is then taken up (adopted).
+const tabs = "BroadcastChannel" in window ? new BroadcastChannel("mmnet-tabs") : null;
+if (tabs) {
+  tabs.onmessage = (e) => {
+    const said = e.data || {};
+    if (said.ask && run && run.jobId === said.ask && !run.adopted) tabs.postMessage({ started: said.ask });
+    if (said.started && run && run.jobId === said.started && !run.adopted) {
+      run.adopted = true;
+      setTabJob(said.started, { adopted: true });
+    }
+  };
+}
+
 // The job this tab follows or shows, and what it knows of it ({name, kind, adopted}).
 function tabJob() { return sessionStorage.getItem(TAB_KEY); }
 
@@ -1051,9 +1066,19 @@ function setup() {
     const ticket = begin();
     ticket.adopted = id === own ? Boolean(info.adopted) : true;  // a new tab's or a link's: not a reload's
     follow(id, ticket, info.name, true);
+    if (!ticket.adopted && tabs) tabs.postMessage({ ask: id });  // a copy of the tab that started it?
   });
-  // Another #job=ID typed or pasted in the address (no reload of its own): opened as a reload opens it.
+  // Another #job=ID typed or pasted in the address (no reload of its own): opened as a reload opens it. The
+  // printed address (#token=...) pasted into an open page: its token kept, the tab's job back in the address.
   window.addEventListener("hashchange", () => {
+    if (takeToken()) {
+      toAddress(tabJob());
+      if (!$("login").hidden) {
+        $("login").hidden = true;
+        onToken();
+      }
+      return;
+    }
     const id = jobInAddress();
     if (id && id !== tabJob()) location.reload();
   });
