@@ -21,9 +21,10 @@ recording with the CAS(ME)^2 preset uses twice the frame counts. Sources (docs/s
 * ``smooth``: SoftNet's centred moving average over 2k.
 * ``min_length``/``max_length`` (length gates): MDMD's CAS(ME)^2 ME 7-16 and MaE >= 17, SAMM-LV
   ME 47-105 and MaE >= 106; MTSN's CAS(ME)^3 test-set ME 5-30 and MaE 15-90; applied exactly as set. The
-  CAS(ME)^2 micro gate here is 6-16, not 7: 6 frames is 0.2 s at 30 fps, the shortest micro-expression, which the
-  spotter (bounds read on the unsmoothed score) measures at about its true length; MDMD's 7 was set on its own
-  contrast curve, measured differently. SAMM-LV's 47 and CAS(ME)^3's 5 are the published values, not re-measured.
+  CAS(ME)^2 micro gate here is 6-16, not 7: 6 frames is 0.2 s at 30 fps, and the spotter (bounds read on the
+  unsmoothed score) measures a 0.2 s micro-expression at about its true length, which a 7-frame gate would drop;
+  MDMD's 7 was set on its own contrast curve, measured differently. SAMM-LV's 47 and CAS(ME)^3's 5 are the
+  published values, not re-measured.
 """
 
 from __future__ import annotations
