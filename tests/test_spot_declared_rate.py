@@ -81,3 +81,22 @@ def test_a_rate_near_the_files_own_gets_no_note(tmp_path, monkeypatch, capsys, f
     # the file's own rate: nothing to record; a rate close to it: recorded, spots.eaf on the file's timeline
     assert data.get("declared_fps") == (None if fps == "30" else 30.0)
     assert check_eaf((out / "spots.eaf").read_bytes())["mmnet-micro"] == [(1334, 2700, "micro 0.400")]
+
+
+def test_score_spots_reads_a_spots_eaf_at_the_rate_its_header_records(tmp_path, monkeypatch, capsys):
+    """Without --fps or --recording, spots.eaf's times are converted at its mmnet-media-fps (it was refused with
+    "give --fps RATE"), said in a note; a spots.eaf that records no rate still needs one."""
+    from mmnet.cli import main
+
+    video = _video(tmp_path)
+    out, _ = _spot(tmp_path, monkeypatch, capsys, video, "200")
+    assert main(["score-spots", str(out / "spotting.csv"), str(out / "spots.eaf"), "--json"]) == 0
+    said = capsys.readouterr()
+    scores = json.loads(said.out)
+    assert {r["type"]: (r["tp"], r["fp"], r["fn"]) for r in scores["counts"]}["overall"] == (2, 0, 0)
+    assert "converted at 30 fps, the rate its header records (mmnet-media-fps" in said.err
+    assert "timeline" not in said.err  # no warning about another rate
+    (tmp_path / "plain").mkdir()
+    plain, _ = _spot(tmp_path / "plain", monkeypatch, capsys, _video(tmp_path / "plain"), "30")
+    assert main(["score-spots", str(plain / "spotting.csv"), str(plain / "spots.eaf"), "--json"]) != 0
+    assert "give --fps RATE" in capsys.readouterr().err

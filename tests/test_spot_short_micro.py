@@ -1,6 +1,6 @@
 """Short micro-expressions (0.2-0.3 s at 30 fps) keep their length: the bounds are read on the unsmoothed score (a
-moving average of 2k frames keeps any shorter expression above half its height for about 2k frames), and the micro
-gate (MDMD's 7 frames) is applied no tighter than the narrowest interval a peak is measured as (6 with casme2)."""
+moving average of 2k frames keeps any shorter expression above half its height for about 2k frames), the casme2
+micro gate is 6 frames (0.2 s; MDMD's was 7), and every gate is applied exactly as set."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from mmnet.spotting.config import spot_config
 from mmnet.spotting.flow_spotter import MotionCurves
-from mmnet.spotting.peaks import narrowest, spot_intervals
+from mmnet.spotting.peaks import spot_intervals
 
 from .preprocess_helpers import face_frame, skip_without_face_extra
 
@@ -55,10 +55,28 @@ def _frames(n: int, micros=MICROS):
         yield i, np.clip(image + rng.normal(0, 1.0, image.shape), 0, 255).astype(np.uint8)
 
 
-def test_narrowest_is_the_smoothing_less_the_shrink():
-    assert narrowest(12, 6) == 6  # casme2 micro at 30 fps: under MDMD's 7-frame gate
-    assert narrowest(74, 37) == 38  # samm micro at 200 fps
-    assert narrowest(2, 6) == 1
+def test_the_casme2_micro_gate_is_0_2_s_and_scales_with_the_rate():
+    for config in (spot_config("casme2"), spot_config("casme2", ["micro.k=6"])):
+        assert config.micro.min_length == 6
+        assert [config.frames_at(config.micro.min_length, fps) for fps in (30, 60, 25)] == [6, 12, 5]
+    assert (spot_config("samm").micro.min_length, spot_config("casme3").micro.min_length) == (47, 5)  # as published
+
+
+def _curves(x: np.ndarray, first: int = 0) -> MotionCurves:
+    return MotionCurves(fps=FPS, numbers=np.arange(first, first + len(x)), scores={"micro": x[:, None]},
+                        regions=("mouth",), strides={"micro": 6})
+
+
+@pytest.mark.parametrize("gate,kept", [(None, True), ("micro.min_length=12", False), ("micro.min_length=7", True)])
+def test_a_micro_gate_set_is_applied_as_set(gate, kept):
+    """The planted micro-expression of ``SEGMENT`` is measured as 7-11 frames: kept by the preset's 6 and a gate of 7,
+    dropped by a gate of 12 (it was cut to 6 frames without a word)."""
+    curves = _curves(np.concatenate([np.random.default_rng(0).uniform(0.1, 0.18, 60), SEGMENT,
+                                     np.random.default_rng(1).uniform(0.1, 0.18, 60)]))
+    (measured,), _ = spot_intervals(curves, spot_config("casme2", ["micro.min_length=1"]), types=("micro",))
+    assert 7 <= measured.offset - measured.onset + 1 <= 11, measured
+    intervals, _ = spot_intervals(curves, spot_config("casme2", [gate] if gate else None), types=("micro",))
+    assert intervals == ([measured] if kept else []), intervals
 
 
 #: The micro score (px) of frames 172-198 of `mmnet demo --spotting`'s first recording (seed 0), around a planted
@@ -70,10 +88,7 @@ SEGMENT = [0.13, 0.09, 0.15, 0.09, 0.15, 0.09, 0.16, 0.2, 0.37, 0.58, 0.44, 0.35
 
 def test_the_bounds_are_read_on_the_unsmoothed_score():
     still = np.random.default_rng(0).uniform(0.1, 0.18, 60)
-    x = np.concatenate([still, SEGMENT, still])
-    first = 172 - 60
-    curves = MotionCurves(fps=FPS, numbers=np.arange(first, first + len(x)), scores={"micro": x[:, None]},
-                          regions=("mouth",), strides={"micro": 6})
+    curves = _curves(np.concatenate([still, SEGMENT, still]), first=172 - 60)
     intervals, _ = spot_intervals(curves, spot_config("casme2"), types=("micro",))
     assert len(intervals) == 1, intervals
     found = intervals[0]
@@ -99,6 +114,6 @@ def test_micro_expressions_of_0_2_and_0_3_s_are_kept_and_match():
     assert len(micro) == len(MICROS), intervals  # each micro-expression once; nothing from the sway or the noise
     for (start, length, _, _), found in zip(MICROS, micro):
         assert _iou((start, start + length - 1), (found.onset, found.offset)) >= 0.5, (start, found)  # MEGC's rule
-    # the 0.2 s one is measured at the smoothing's floor, 6 frames: under MDMD's 7, it was dropped
-    assert min(i.offset - i.onset + 1 for i in micro) < cfg.micro.min_length, micro
+    # the 0.2 s one is measured at its true 6 frames: MDMD's 7-frame gate would drop it, the preset's 6 keeps it
+    assert min(i.offset - i.onset + 1 for i in micro) < 7, micro
     assert [i.type for i in intervals if i.onset > MICROS[-1][0] + MICROS[-1][1]] == ["macro"], intervals

@@ -5,6 +5,7 @@ intervals.csv and the web page's CSV download, and a coder's ELAN or BORIS files
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from dataclasses import dataclass
 from fractions import Fraction
@@ -200,6 +201,11 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions, lengths:
     from ..spotting.coder_tiers import annotators_note, eaf_tier_owners, resolve_tiers
 
     rate = boris_fps(text) if kind == "boris" else None  # the FPS column BORIS writes: parsed once for both uses
+    if options.fps is None and kind == "elan-eaf" and (media := _eaf_media_fps(text)):
+        options = dataclasses.replace(options, fps=media)  # the rate its times are on, as mmnet spot wrote them
+        print(f"note: '{path}': no --fps or --recording given: its times are converted at {float(media):g} fps, the "
+              "rate its header records (mmnet-media-fps, the video's own, written by `mmnet spot --fps`)",
+              file=sys.stderr)
     if options.fps is None and kind != "boris-events":  # that one is refused whatever the rate: say how to export
         raise AnnotationError(needs_fps(path, kind, f" (its FPS column says {rate})" if rate else ""))
     if kind == "boris":
@@ -240,6 +246,17 @@ def _warn_boris_fps(path: Path, column: str | None, fps: Fraction) -> None:
               "fps (--fps or --recording): check which is the recording's rate.", file=sys.stderr)
 
 
+def _eaf_media_fps(text: str) -> Fraction | None:
+    """The rate mmnet's spots.eaf records its times at (``mmnet-media-fps``: the video's own, where `mmnet spot
+    --fps` replaced it), exactly as written; None when it records none (or 0)."""
+    import re
+
+    from ..spotting.elan import MMNET_MEDIA_FPS
+
+    said = re.search(rf'<PROPERTY NAME="{MMNET_MEDIA_FPS}">\s*([0-9]+(?:\.[0-9]+)?)\s*</PROPERTY>', text)
+    return Fraction(said.group(1)) if said and Fraction(said.group(1)) > 0 else None
+
+
 def _warn_eaf_fps(path: Path, text: str, fps: Fraction) -> None:
     """mmnet's spots.eaf of a video whose rate --fps replaced (a high-speed camera's playback rate) is on the video's
     own timeline, frame / its declared rate (``mmnet-media-fps``): converted at another rate (the capture rate), every
@@ -248,14 +265,13 @@ def _warn_eaf_fps(path: Path, text: str, fps: Fraction) -> None:
 
     from ..spotting.elan import MMNET_CAPTURE_FPS, MMNET_MEDIA_FPS
 
-    said = re.search(rf'<PROPERTY NAME="{MMNET_MEDIA_FPS}">\s*([0-9.]+)\s*</PROPERTY>', text)
-    media = float(said.group(1)) if said else None
-    if media and abs(float(fps) / media - 1) > 1e-3:
+    media = _eaf_media_fps(text)
+    if media and abs(float(fps) / float(media) - 1) > 1e-3:
         capture = re.search(rf'<PROPERTY NAME="{MMNET_CAPTURE_FPS}">\s*([0-9.]+)\s*</PROPERTY>', text)
         spotted = f", spotted with `mmnet spot --fps {capture.group(1)}`" if capture else ""
-        print(f"warning: '{path}': its times are on the video's own {media:g} fps timeline ({MMNET_MEDIA_FPS}"
+        print(f"warning: '{path}': its times are on the video's own {float(media):g} fps timeline ({MMNET_MEDIA_FPS}"
               f"{spotted}), and they are converted at {float(fps):g} fps: give "
-              f"--fps {media:g}, or --recording VIDEO, to read them as the frames spotted.", file=sys.stderr)
+              f"--fps {float(media):g}, or --recording VIDEO, to read them as the frames spotted.", file=sys.stderr)
 
 
 def _kind_name(kind: str) -> str:

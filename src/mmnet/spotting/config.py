@@ -20,8 +20,11 @@ recording with the CAS(ME)^2 preset uses twice the frame counts. Sources (docs/s
   ``micro.p=0.55 macro.p=0.55`` for the published value.
 * ``smooth``: SoftNet's centred moving average over 2k.
 * ``min_length``/``max_length`` (length gates): MDMD's CAS(ME)^2 ME 7-16 and MaE >= 17, SAMM-LV
-  ME 47-105 and MaE >= 106; MTSN's CAS(ME)^3 test-set ME 5-30 and MaE 15-90. ``micro.min_length`` is applied
-  no tighter than the narrowest interval a peak of the smoothed curve is measured as (``peaks.narrowest``).
+  ME 47-105 and MaE >= 106; MTSN's CAS(ME)^3 test-set ME 5-30 and MaE 15-90; applied exactly as set. The
+  CAS(ME)^2 micro gate here is 6-16, not 7: 6 frames is 0.2 s at 30 fps, and the spotter (bounds read on the
+  unsmoothed score) measures a 0.2 s micro-expression at about its true length, which a 7-frame gate would drop;
+  MDMD's 7 was set on its own contrast curve, measured differently. SAMM-LV's 47 and CAS(ME)^3's 5 are the
+  published values, not re-measured.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class ScaleConfig:
     smooth: int = 12  # centred moving-average width of the motion curve (frames)
     p: float = 0.05  # threshold = mean + p * (max - mean) of the smoothed curve, per video
     distance: int = 6  # two peaks at least this far apart (frames); 0 = k
-    min_length: int = 7  # interval length gate offset - onset + 1 (frames)
+    min_length: int = 6  # interval length gate offset - onset + 1 (frames): 0.2 s at 30 fps
     max_length: int = 0  # 0 = no upper gate
 
     def __post_init__(self) -> None:
@@ -170,7 +173,7 @@ class SpotConfig:
 #: Published per-dataset values (see the module docstring); keys are override paths.
 PRESETS: dict[str, dict[str, object]] = {
     "casme2": {"fps_reference": 30.0, "micro.k": 6, "micro.smooth": 12, "micro.distance": 6,
-               "micro.min_length": 7, "micro.max_length": 16,
+               "micro.min_length": 6, "micro.max_length": 16,
                "macro.k": 18, "macro.smooth": 36, "macro.distance": 18, "macro.min_length": 17, "macro.max_length": 0},
     "samm": {"fps_reference": 200.0, "micro.k": 37, "micro.smooth": 74, "micro.distance": 37,
              "micro.min_length": 47, "micro.max_length": 105,
@@ -184,7 +187,7 @@ PRESETS: dict[str, dict[str, object]] = {
 
 #: The preset of each long-video dataset, for train-spotter and spot then recognise when none is chosen.
 #: table-long (a lab's own recordings) takes casme2: its frame counts are scaled to each recording's rate, and its
-#: windows (a micro-expression's stride 0.2 s, 7-16 frames at 30 fps) are the MEGC baselines'; --preset overrides it.
+#: windows (a micro-expression's stride 0.2 s, 6-16 frames at 30 fps) follow the MEGC baselines'; --preset overrides it.
 DATASET_PRESETS = {"casme-sq": "casme2", "casme2-long": "casme2", "samm-long": "samm", "casme3-long": "casme3",
                    "table-long": "casme2"}
 

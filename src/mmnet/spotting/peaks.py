@@ -18,8 +18,8 @@ Per scale (macro first, then micro), on the frame score (the regions' scores com
 5. intervals of one type that overlap or touch are merged (apex and score from the higher);
    then the length gates: a macro interval shorter than ``macro.min_length`` and a micro interval
    longer than ``micro.max_length`` are dropped (both gates apply to both types), as is a micro
-   interval overlapping a macro one. The micro gate ``micro.min_length`` is applied no tighter than the
-   narrowest interval a peak of the smoothed curve is measured as (``narrowest``).
+   interval overlapping a macro one. Each gate is applied exactly as set (the casme2 preset's micro gate, 6 frames
+   at 30 fps, is 0.2 s: read on the unsmoothed score, a 0.2 s micro-expression is measured about that long).
 
 No interval may contain a gap frame (no face): an interval that would is cut at the gap. A frozen stretch (frames
 that do not change at all for 0.5 s or more: ``frozen``) is left out as a gap is, with a note; a stretch of far
@@ -40,7 +40,7 @@ from .frozen import frozen_note, frozen_runs, large_motion, large_motion_note, w
 from .intervals import Interval
 
 __all__ = ["Interval", "frame_score", "smooth", "threshold", "find_peaks", "spot_intervals", "PREDICT_INSTEAD",
-           "FACE_VISIBLE", "narrowest"]
+           "FACE_VISIBLE"]
 
 #: The remedies of ``_unmeasured``'s sentences: a single clip given as a recording; no face found long enough.
 PREDICT_INSTEAD = "use `mmnet predict` / Predictor.predict_clip (in `mmnet serve`: upload it as a clip)"
@@ -108,18 +108,6 @@ def find_peaks(x: np.ndarray, height: float, distance: int) -> list[int]:
             kept.append(int(i))
             taken[max(0, i - distance + 1):i + distance] = True
     return sorted(kept)
-
-
-def narrowest(width: int, k: int) -> int:
-    """The shortest interval (frames) a single peak of a curve smoothed over ``width`` frames is measured as.
-
-    Averaged over ``width`` frames, even a one-frame spike stays above half its height for ``width`` frames, and
-    ``_candidates`` then shrinks that by k // 2 at each end: width - 2 (k // 2) (the casme2 preset's micro scale:
-    12 - 6 = 6 frames at 30 fps), however short the expression. The micro-expression gate ``micro.min_length``
-    (MDMD's 7 frames, measured on its unsmoothed contrast curve) is applied no tighter than this, or every micro-
-    expression of 0.2-0.3 s, measured at this floor, would be dropped for a width the smoothing gave it.
-    """
-    return max(1, width - 2 * (k // 2))
 
 
 def _extent(xs: np.ndarray, peak: int, level: float) -> tuple[int, int]:
@@ -253,9 +241,7 @@ def spot_intervals(curves: MotionCurves, config: SpotConfig, types: Sequence[str
         else:
             width = config.frames_at(sc.smooth, fps)
             found = _candidates(xs, k, t, config.frames_at(sc.distance, fps) if sc.distance else k, scale, kept, width)
-        lo_len = config.frames_at(sc.min_length, fps)
-        if scale == "micro":  # no tighter than the narrowest interval a peak can measure (``narrowest``)
-            lo_len = min(lo_len, narrowest(config.frames_at(sc.smooth, fps), k))
+        lo_len = config.frames_at(sc.min_length, fps)  # as set: a user's gate is never changed here
         hi_len = config.frames_at(sc.max_length, fps) if sc.max_length else None
         if scale == "macro":
             found = [c for c in found if c[2] - c[0] + 1 >= lo_len and (hi_len is None or c[2] - c[0] + 1 <= hi_len)]
