@@ -130,7 +130,7 @@ def test_a_spotter_no_process_can_import_by_name_is_refused(module, where):
 
 def test_spot_scores_turns_a_score_curve_into_intervals():
     curve = np.full(200, 1.0)
-    curve[100:110] = 5.0  # 10 frames: within the CAS(ME)^2 micro gate (7-16 frames at 30 fps)
+    curve[100:110] = 5.0  # 10 frames: within the CAS(ME)^2 micro gate (6-16 frames at 30 fps)
     result = spot_scores({"micro": curve}, fps=30.0)
     (found,) = result.intervals
     assert found.type == "micro" and 100 <= found.apex < 110 and 94 <= found.onset <= 100 and 109 <= found.offset

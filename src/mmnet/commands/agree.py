@@ -2,7 +2,8 @@
 
 Each FILE is read as `mmnet score-spots` reads it: a vid,onset,offset,type CSV (MEGC), an STR CSV, `mmnet spot
 --out`'s intervals.csv or the web page's CSV download, an ELAN tab-delimited export or .eaf, or a BORIS
-aggregated-events export (times converted at --fps; --tier-type, --video-id as for score-spots). A coder is a file,
+aggregated-events export (times converted at --fps, or a spots.eaf at the rate its header records; --tier-type,
+--video-id as for score-spots). A coder is a file,
 a folder of one coder's files (one per recording, each file's video from its media or name), or FILE#TIER (one
 coder's tiers, by id or annotator, of an .eaf holding several coders'). Every pair of coders is compared on the
 videos both hold (a pair holding none is left out, with a note), per type (micro with micro, macro with macro):
