@@ -201,7 +201,8 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions, lengths:
     from ..spotting.coder_tiers import annotators_note, eaf_tier_owners, resolve_tiers
 
     rate = boris_fps(text) if kind == "boris" else None  # the FPS column BORIS writes: parsed once for both uses
-    if options.fps is None and kind == "elan-eaf" and (media := _eaf_media_fps(text)):
+    media = _eaf_media_fps(text) if kind == "elan-eaf" else None  # read once: the rate, then the warning
+    if options.fps is None and media:
         options = dataclasses.replace(options, fps=media)  # the rate its times are on, as mmnet spot wrote them
         print(f"note: '{path}': no --fps or --recording given: its times are converted at {float(media):g} fps, the "
               "rate its header records (mmnet-media-fps, the video's own, written by `mmnet spot --fps`)",
@@ -210,8 +211,8 @@ def _read_coder(path: Path, text: str, kind: str, options: ReadOptions, lengths:
         raise AnnotationError(needs_fps(path, kind, f" (its FPS column says {rate})" if rate else ""))
     if kind == "boris":
         _warn_boris_fps(path, rate, options.fps)
-    if kind == "elan-eaf":
-        _warn_eaf_fps(path, text, options.fps)
+    if media:
+        _warn_eaf_fps(path, text, media, options.fps)
     owners = eaf_tier_owners(text) if kind == "elan-eaf" else {}
     tiers = None if options.tiers is None else resolve_tiers(f"'{path}'", options.tiers, owners)
     coder = CoderOptions(options.fps, options.tier_type or {}, options.video_id, options.times, tiers,
@@ -257,16 +258,15 @@ def _eaf_media_fps(text: str) -> Fraction | None:
     return Fraction(said.group(1)) if said and Fraction(said.group(1)) > 0 else None
 
 
-def _warn_eaf_fps(path: Path, text: str, fps: Fraction) -> None:
+def _warn_eaf_fps(path: Path, text: str, media: Fraction, fps: Fraction) -> None:
     """mmnet's spots.eaf of a video whose rate --fps replaced (a high-speed camera's playback rate) is on the video's
     own timeline, frame / its declared rate (``mmnet-media-fps``): converted at another rate (the capture rate), every
-    frame moves further the later it is."""
+    frame moves further the later it is (``media``: its mmnet-media-fps)."""
     import re
 
     from ..spotting.elan import MMNET_CAPTURE_FPS, MMNET_MEDIA_FPS
 
-    media = _eaf_media_fps(text)
-    if media and abs(float(fps) / float(media) - 1) > 1e-3:
+    if abs(float(fps) / float(media) - 1) > 1e-3:
         capture = re.search(rf'<PROPERTY NAME="{MMNET_CAPTURE_FPS}">\s*([0-9.]+)\s*</PROPERTY>', text)
         spotted = f", spotted with `mmnet spot --fps {capture.group(1)}`" if capture else ""
         print(f"warning: '{path}': its times are on the video's own {float(media):g} fps timeline ({MMNET_MEDIA_FPS}"

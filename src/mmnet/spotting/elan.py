@@ -67,15 +67,13 @@ def _spans(data: dict, media_fps: float | None = None) -> list[tuple[str, int, i
     """(tier, begin ms, end ms, value) of each interval and gap of ``mmnet spot --json``'s ``data``: at their
     seconds, or with ``media_fps`` (a video whose rate --fps replaced) at frame / ``media_fps``, the video's own
     timeline (its frames counted from 0)."""
-    if media_fps is not None:
-        def at(frame: int) -> int:
-            return _ms(seek_time(frame / media_fps))
+    def span(record: dict, first: str, last: str) -> tuple[int, int]:  # frames first..last, start to end
+        if media_fps is None:
+            return _ms(record[f"{first}_s"]), _ms(record["end_s"])
+        return _ms(seek_time(record[first] / media_fps)), _ms(seek_time((record[last] + 1) / media_fps))
 
-        spans = [(TIERS[r["type"]], at(r["onset"]), at(r["offset"] + 1), _value(r)) for r in data.get("intervals", [])]
-        spans += [(TIERS["no_face"], at(g["first"]), at(g["last"] + 1), "no face") for g in data.get("gaps", [])]
-    else:
-        spans = [(TIERS[r["type"]], _ms(r["onset_s"]), _ms(r["end_s"]), _value(r)) for r in data.get("intervals", [])]
-        spans += [(TIERS["no_face"], _ms(g["first_s"]), _ms(g["end_s"]), "no face") for g in data.get("gaps", [])]
+    spans = [(TIERS[r["type"]], *span(r, "onset", "offset"), _value(r)) for r in data.get("intervals", [])]
+    spans += [(TIERS["no_face"], *span(g, "first", "last"), "no face") for g in data.get("gaps", [])]
     # above 1000 fps a frame can start and end in one millisecond: ELAN needs an annotation to last
     return [(tier, begin, max(end, begin + 1), value) for tier, begin, end, value in spans]
 
